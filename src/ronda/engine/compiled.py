@@ -1,0 +1,115 @@
+"""The caseload compiled into flat lookups for the engine's hot path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ronda.cases.caseload import Caseload
+from ronda.cases.models import DeviceKind, PersonRole
+from ronda.geo.projection import LocalProjection
+from ronda.rules.models import Rule, RuleType
+from ronda.rules.schedule import Schedule
+from ronda.types import DeviceId, PersonId, RuleId, ZoneId
+from ronda.zones.geometry import project_zone, zone_lonlats
+from ronda.zones.index import IntArray, ZoneIndex
+
+
+@dataclass(frozen=True, slots=True)
+class ProximityLink:
+    rule: RuleId
+    other: PersonId  # the person whose fixes this one is compared with
+    distance_m: float
+    monitored: PersonId
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    person: PersonId | None
+    kind: DeviceKind
+    comms_timeout_s: float | None
+    health: bool  # device-health rules hold (devices of monitored persons)
+    locates: bool  # its fixes place its person (tags, phones)
+
+
+@dataclass
+class CompiledCaseload:
+    caseload: Caseload
+    projection: LocalProjection
+    index: ZoneIndex
+    devices: dict[DeviceId, DeviceInfo]
+    rules: dict[RuleId, Rule]
+    rule_person: dict[RuleId, PersonId]
+    schedules: dict[RuleId, Schedule | None]
+    # zone rules per person, as parallel arrays for vectorised depth
+    zone_rules: dict[PersonId, tuple[RuleId, ...]] = field(default_factory=dict)
+    zone_shapes: dict[PersonId, IntArray] = field(default_factory=dict)
+    zone_sign: dict[PersonId, tuple[float, ...]] = field(default_factory=dict)
+    # inclusion rules whose zone is a home unit's: the unit vouches for presence
+    home_unit_of_rule: dict[RuleId, DeviceId] = field(default_factory=dict)
+    proximity: dict[PersonId, tuple[ProximityLink, ...]] = field(default_factory=dict)
+
+
+def compile_caseload(caseload: Caseload, projection: LocalProjection | None = None) -> CompiledCaseload:
+    if projection is None:
+        coords = [c for z in caseload.zones.values() for c in zone_lonlats(z)]
+        projection = LocalProjection.around([c[0] for c in coords], [c[1] for c in coords])
+    zone_ids: list[ZoneId] = list(caseload.zones)
+    shape_of = {zid: i for i, zid in enumerate(zone_ids)}
+    index = ZoneIndex([project_zone(caseload.zones[z], projection) for z in zone_ids])
+
+    devices: dict[DeviceId, DeviceInfo] = {}
+    for d in caseload.devices.values():
+        person = caseload.persons.get(d.person) if d.person else None
+        monitored = person is not None and person.role == PersonRole.MONITORED
+        devices[d.id] = DeviceInfo(
+            person=d.person,
+            kind=d.kind,
+            comms_timeout_s=d.comms_timeout_s if monitored else None,
+            health=monitored and d.kind != DeviceKind.PHONE,
+            locates=d.kind in (DeviceKind.GPS_TAG, DeviceKind.PHONE),
+        )
+    home_units: dict[tuple[PersonId, ZoneId], DeviceId] = {
+        (d.person, d.home_zone): d.id
+        for d in caseload.devices.values()
+        if d.kind == DeviceKind.HOME_UNIT and d.person and d.home_zone
+    }
+
+    compiled = CompiledCaseload(
+        caseload=caseload,
+        projection=projection,
+        index=index,
+        devices=devices,
+        rules={},
+        rule_person={},
+        schedules={},
+    )
+    zone_lists: dict[PersonId, list[tuple[RuleId, int, float]]] = {}
+    prox: dict[PersonId, list[ProximityLink]] = {}
+    for order in caseload.orders:
+        for rule in order.rules:
+            compiled.rules[rule.id] = rule
+            compiled.rule_person[rule.id] = order.person
+            compiled.schedules[rule.id] = rule.schedule
+            if rule.type == RuleType.PROXIMITY:
+                assert rule.protected_person is not None and rule.distance_m is not None
+                prox.setdefault(order.person, []).append(
+                    ProximityLink(rule.id, rule.protected_person, rule.distance_m, order.person)
+                )
+                prox.setdefault(rule.protected_person, []).append(
+                    ProximityLink(rule.id, order.person, rule.distance_m, order.person)
+                )
+                continue
+            assert rule.zone is not None
+            sign = 1.0 if rule.type == RuleType.EXCLUSION else -1.0
+            zone_lists.setdefault(order.person, []).append((rule.id, shape_of[rule.zone], sign))
+            unit = home_units.get((order.person, rule.zone))
+            if rule.type == RuleType.INCLUSION and unit is not None:
+                compiled.home_unit_of_rule[rule.id] = unit
+    for person, items in zone_lists.items():
+        compiled.zone_rules[person] = tuple(r for r, _, _ in items)
+        compiled.zone_shapes[person] = np.array([s for _, s, _ in items], np.int64)
+        compiled.zone_sign[person] = tuple(g for _, _, g in items)
+    compiled.proximity = {p: tuple(links) for p, links in prox.items()}
+    return compiled

@@ -1,0 +1,451 @@
+"""The monitoring engine: records in, episodes out.
+
+Pure and deterministic: `feed(record)` and `advance(now_s)` return effects;
+time, the caseload and the thresholds are passed in. The clock is only ever
+the `now_s` given to `advance` (in replay: the `received` time of the next
+record; live: the wall clock of the caller).
+
+The flow for one device:
+  upload -> reorder buffer (until the device has been quiet `reorder_hold_s`)
+         -> event-time order; duplicates and stale records dropped
+         -> health (battery, no fix) -> plausibility (spikes) -> evidence per rule
+         -> hysteresis per rule -> episode opened / closed.
+Geometry for every fix released together is computed in one vectorised call.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter, deque
+from collections.abc import Iterable
+
+import numpy as np
+
+from ronda.cases.models import DeviceKind
+from ronda.engine.compiled import CompiledCaseload, DeviceInfo
+from ronda.engine.episodes import Effect, Episode, EpisodeClosed, EpisodeOpened
+from ronda.engine.params import EngineParams
+from ronda.engine.state import NEG_INF, DeviceState, Fix, RuleState
+from ronda.rules.models import HealthType, RuleType
+from ronda.tracking.records import DeviceEvent, EventKind, Position, Record, Sighting
+from ronda.types import DeviceId, EpochS, PersonId, RuleId
+
+_HISTORY = 8  # recent fixes kept per person, to pair the two sides of a proximity rule
+_DEFAULT_ACCURACY_M = 50.0  # a fix that states no accuracy is taken as a poor one
+
+
+class Engine:
+    def __init__(self, compiled: CompiledCaseload, params: EngineParams | None = None) -> None:
+        self.c = compiled
+        self.p = params or EngineParams()
+        self.now_s: EpochS = NEG_INF
+        self.devices: dict[DeviceId, DeviceState] = {}
+        self.rules: dict[RuleId, RuleState] = {r: RuleState() for r in compiled.rules}
+        self.history: dict[PersonId, deque[Fix]] = {}
+        self.counters: Counter[str] = Counter()
+        self._release: deque[tuple[float, DeviceId]] = deque()
+        self._comms: list[tuple[float, DeviceId]] = []
+        self._bounds: list[tuple[float, RuleId]] = []
+
+    # ------------------------------------------------------------------ input
+
+    def feed(self, record: Record) -> list[Effect]:
+        """Take one record as it arrives. Positions wait in the device's reorder
+        buffer (released by `advance`); events act at once."""
+        info = self.c.devices.get(record.device)
+        if info is None:
+            self.counters["unknown_device"] += 1
+            return []
+        self.counters["records"] += 1
+        effects: list[Effect] = []
+        st = self.devices.get(record.device)
+        if st is None:
+            st = self.devices[record.device] = DeviceState()
+        self._contact(record.device, info, st, record.received_s, effects)
+        if isinstance(record, Position):
+            if not st.pending:
+                self._release.append((self._now_or(record.received_s) + self.p.reorder_hold_s, record.device))
+            st.pending.append(record)
+            st.last_arrival_s = self._now_or(record.received_s)
+        elif isinstance(record, DeviceEvent):
+            self._event(record, info, st, effects)
+        elif isinstance(record, Sighting):
+            self.counters["sightings_unhandled"] += 1
+        return effects
+
+    def _now_or(self, received_s: float) -> float:
+        return self.now_s if self.now_s > NEG_INF else received_s
+
+    def advance(self, now_s: EpochS) -> list[Effect]:
+        """Move the clock: release quiet reorder buffers, fire due timers."""
+        if now_s < self.now_s:
+            return []
+        self.now_s = now_s
+        effects: list[Effect] = []
+        due: list[DeviceId] = []
+        while self._release and self._release[0][0] <= now_s:
+            _, dev = self._release.popleft()
+            st = self.devices[dev]
+            if not st.pending:
+                continue
+            ready_at = st.last_arrival_s + self.p.reorder_hold_s
+            if ready_at > now_s:
+                self._release.append((ready_at, dev))  # more arrived meanwhile
+            else:
+                due.append(dev)
+        if due:
+            self._process_positions(due, effects)
+        self._fire_comms(now_s, effects)
+        self._fire_schedule_bounds(now_s, effects)
+        return effects
+
+    def flush(self) -> list[Effect]:
+        """Process everything still buffered (end of a replay)."""
+        effects: list[Effect] = []
+        due = [d for d, st in self.devices.items() if st.pending]
+        self._release.clear()
+        if due:
+            self._process_positions(due, effects)
+        return effects
+
+    def open_episodes(self) -> list[Episode]:
+        out = [rs.episode for rs in self.rules.values() if rs.episode is not None]
+        for st in self.devices.values():
+            out.extend(st.health.values())
+        return out
+
+    # ------------------------------------------------------------- contact
+
+    def _contact(
+        self, dev: DeviceId, info: DeviceInfo, st: DeviceState, received_s: float, effects: list[Effect]
+    ) -> None:
+        if received_s > st.last_received_s:
+            st.last_received_s = received_s
+        ep = st.health.get(HealthType.COMMS_LOSS)
+        if ep is not None:
+            self._close_health(st, HealthType.COMMS_LOSS, received_s, effects)
+        if info.comms_timeout_s is not None:
+            heapq.heappush(self._comms, (st.last_received_s + info.comms_timeout_s, dev))
+
+    def _fire_comms(self, now_s: float, effects: list[Effect]) -> None:
+        heap = self._comms
+        while heap and heap[0][0] < now_s:
+            due_s, dev = heapq.heappop(heap)
+            info = self.c.devices[dev]
+            st = self.devices[dev]
+            assert info.comms_timeout_s is not None
+            if st.last_received_s + info.comms_timeout_s != due_s:
+                continue  # superseded by a later contact
+            if HealthType.COMMS_LOSS not in st.health:
+                self._open_health(st, dev, info, HealthType.COMMS_LOSS, due_s, now_s, effects)
+
+    # --------------------------------------------------------------- events
+
+    def _event(self, ev: DeviceEvent, info: DeviceInfo, st: DeviceState, effects: list[Effect]) -> None:
+        self.counters["events"] += 1
+        kind = ev.kind
+        if kind in (EventKind.TAG_PRESENT, EventKind.TAG_ABSENT):
+            if ev.time_s >= st.present_since_s:
+                st.present_before = st.present
+                st.present = kind == EventKind.TAG_PRESENT
+                st.present_since_s = ev.time_s
+        elif kind in (EventKind.STRAP_TAMPER, EventKind.STRAP_RESTORED) and info.health:
+            if ev.time_s < st.tamper_event_s:
+                self.counters["stale_event"] += 1
+                return
+            st.tamper_event_s = ev.time_s
+            is_open = HealthType.TAMPER in st.health
+            if kind == EventKind.STRAP_TAMPER and not is_open:
+                self._open_health(st, ev.device, info, HealthType.TAMPER, ev.time_s, self._now_or(ev.received_s), effects)
+            elif kind == EventKind.STRAP_RESTORED and is_open:
+                self._close_health(st, HealthType.TAMPER, ev.time_s, effects)
+        if ev.battery_pct is not None and info.health:
+            self._battery(st, ev.device, info, ev.time_s, ev.battery_pct, effects)
+
+    # ------------------------------------------------------------ positions
+
+    def _process_positions(self, devices: list[DeviceId], effects: list[Effect]) -> None:
+        batches: list[tuple[DeviceId, list[Position]]] = []
+        for dev in devices:
+            st = self.devices[dev]
+            recs = sorted(st.pending, key=lambda r: r.time_s)
+            st.pending = []
+            batches.append((dev, recs))
+        # Project every fix and measure it against its wearer's zones, all at once.
+        lons: list[float] = []
+        lats: list[float] = []
+        shape_parts: list[np.ndarray] = []
+        for dev, recs in batches:
+            person = self.c.devices[dev].person
+            shapes = self.c.zone_shapes.get(person) if person is not None else None
+            for r in recs:
+                if r.valid and r.lat is not None and r.lon is not None:
+                    lons.append(r.lon)
+                    lats.append(r.lat)
+                    if shapes is not None:
+                        shape_parts.append(shapes)
+                    else:
+                        shape_parts.append(_NO_SHAPES)
+        if lons:
+            xs, ys = self.c.projection.to_xy(lons, lats)
+            counts = np.fromiter((len(s) for s in shape_parts), np.int64, len(shape_parts))
+            shape_idx = np.concatenate(shape_parts) if shape_parts else _NO_SHAPES
+            depths = self.c.index.depth_m(shape_idx, np.repeat(xs, counts), np.repeat(ys, counts))
+            offsets = np.concatenate(([0], np.cumsum(counts)))
+            xs_l, ys_l, depth_l, off_l = xs.tolist(), ys.tolist(), depths.tolist(), offsets.tolist()
+        else:
+            xs_l = ys_l = depth_l = []
+            off_l = [0]
+        k = 0
+        for dev, recs in batches:
+            info = self.c.devices[dev]
+            st = self.devices[dev]
+            for r in recs:
+                if r.valid and r.lat is not None and r.lon is not None:
+                    self._position(dev, info, st, r, xs_l[k], ys_l[k], depth_l[off_l[k] : off_l[k + 1]], effects)
+                    k += 1
+                else:
+                    self._position(dev, info, st, r, 0.0, 0.0, None, effects)
+
+    def _position(
+        self,
+        dev: DeviceId,
+        info: DeviceInfo,
+        st: DeviceState,
+        r: Position,
+        x: float,
+        y: float,
+        depths: list[float] | None,
+        effects: list[Effect],
+    ) -> None:
+        t = r.time_s
+        if t <= st.last_time_s:
+            self.counters["duplicate" if t == st.last_time_s else "stale"] += 1
+            return
+        st.last_time_s = t
+        self.counters["positions"] += 1
+        if st.first_time_s is None:
+            st.first_time_s = t
+        if info.health and r.battery_pct is not None:
+            self._battery(st, dev, info, t, r.battery_pct, effects)
+        if depths is None:  # no fix
+            if info.health and info.kind == DeviceKind.GPS_TAG:
+                self._no_fix(st, dev, info, t, effects)
+            return
+        if HealthType.NO_FIX in st.health:
+            self._close_health(st, HealthType.NO_FIX, t, effects)
+        st.last_valid_s = t
+        acc = max(r.accuracy_m if r.accuracy_m is not None else _DEFAULT_ACCURACY_M, self.p.min_accuracy_m)
+        fix = Fix(t, x, y, acc, r.speed_mps or 0.0)
+        if not self._plausible(st, fix):
+            return
+        person = info.person
+        if person is None or not info.locates:
+            return
+        hist = self.history.get(person)
+        if hist is None:
+            hist = self.history[person] = deque(maxlen=_HISTORY)
+        hist.append(fix)
+        p = self.p
+        unc = p.accuracy_k * acc + p.margin_m
+        rules = self.c.zone_rules.get(person, ())
+        if rules:
+            signs = self.c.zone_sign[person]
+            for i, rule_id in enumerate(rules):
+                viol = signs[i] * depths[i]
+                unit = self.c.home_unit_of_rule.get(rule_id)
+                if unit is not None and self._home_vouches(unit, t):
+                    viol = -math.inf
+                self._evidence(rule_id, t, t, viol, unc, effects)
+        for link in self.c.proximity.get(person, ()):
+            other = self._nearest_fix(link.other, t)
+            if other is None:
+                continue
+            gap = abs(other.time_s - t)
+            if gap > p.pair_max_age_s:
+                continue
+            dist = math.hypot(other.x - x, other.y - y)
+            pair_unc = p.accuracy_k * math.hypot(acc, other.accuracy_m) + p.margin_m + p.pair_speed_mps * gap
+            self._evidence(link.rule, min(t, other.time_s), max(t, other.time_s), link.distance_m - dist, pair_unc, effects)
+
+    def _nearest_fix(self, person: PersonId, t: float) -> Fix | None:
+        hist = self.history.get(person)
+        if not hist:
+            return None
+        return min(hist, key=lambda f: abs(f.time_s - t))
+
+    def _home_vouches(self, unit: DeviceId, t: float) -> bool:
+        st = self.devices.get(unit)
+        if st is None or HealthType.COMMS_LOSS in st.health:
+            return False
+        return st.presence_at(t) is True
+
+    def _plausible(self, st: DeviceState, fix: Fix) -> bool:
+        """Reject multipath spikes: jumps no wearer could make. Several rejected
+        fixes that agree with each other mean the wearer did move (or the last
+        accepted fix was the bad one): then believe them."""
+        p = self.p
+        last = st.last_fix
+        if last is None or self._reachable(last, fix):
+            st.last_fix = fix
+            st.rejected.clear()
+            return True
+        self.counters["spike"] += 1
+        if st.rejected and not self._reachable(st.rejected[-1], fix):
+            st.rejected.clear()
+        st.rejected.append(fix)
+        if len(st.rejected) >= p.spike_confirm_fixes:
+            st.last_fix = fix
+            st.rejected.clear()
+            return True
+        return False
+
+    def _reachable(self, a: Fix, b: Fix) -> bool:
+        p = self.p
+        dt = abs(b.time_s - a.time_s)
+        jump = math.hypot(b.x - a.x, b.y - a.y) - 2.0 * (a.accuracy_m + b.accuracy_m)
+        if jump <= 0:
+            return True
+        if jump > p.max_speed_mps * dt:
+            return False
+        still = a.speed_mps <= p.still_speed_mps and b.speed_mps <= p.still_speed_mps
+        return not (still and jump > p.still_jump_m and dt < 600.0)
+
+    # ----------------------------------------------------------- hysteresis
+
+    def _evidence(
+        self, rule_id: RuleId, first_s: float, t: float, viol_m: float, unc_m: float, effects: list[Effect]
+    ) -> None:
+        """One fix's word on a rule: metres on the violating side (`viol_m`)
+        against its uncertainty (`unc_m`)."""
+        rs = self.rules[rule_id]
+        if t < rs.floor_s:
+            return
+        if t >= rs.active_until_s:
+            sched = self.c.schedules[rule_id]
+            if sched is None:
+                rs.active_until_s = math.inf
+            else:
+                active, until = sched.state_at(t)
+                if not active:
+                    if rs.episode is not None:
+                        self._close_rule(rule_id, rs, max(rs.active_until_s, rs.episode.start_s), effects)
+                    rs.viol_run = rs.comp_run = 0
+                    rs.active_until_s = NEG_INF
+                    return
+                rs.active_until_s = until
+        p = self.p
+        if viol_m > unc_m:
+            rs.comp_run = 0
+            if rs.viol_run == 0 or first_s < rs.viol_first_s:
+                rs.viol_first_s = first_s if rs.viol_run == 0 else min(rs.viol_first_s, first_s)
+            rs.viol_run += 1
+            if rs.episode is None:
+                decisive = viol_m > p.decisive_k * unc_m + p.decisive_m
+                enough = rs.viol_run >= p.open_fixes and t - rs.viol_first_s >= p.open_min_span_s
+                if decisive or enough:
+                    self._open_rule(rule_id, rs, rs.viol_first_s, effects)
+        elif viol_m < -p.compliant_margin_m:
+            rs.viol_run = 0
+            if rs.episode is not None:
+                if rs.comp_run == 0:
+                    rs.comp_first_s = t
+                rs.comp_run += 1
+                if rs.comp_run >= p.close_fixes:
+                    self._close_rule(rule_id, rs, rs.comp_first_s, effects)
+
+    def _open_rule(self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]) -> None:
+        rule = self.c.rules[rule_id]
+        ep = Episode(
+            type=rule.type.value,
+            person=self.c.rule_person[rule_id],
+            start_s=start_s,
+            raised_s=self.now_s,
+            rule=rule_id,
+        )
+        rs.episode = ep
+        rs.comp_run = 0
+        if rs.active_until_s < math.inf:
+            heapq.heappush(self._bounds, (rs.active_until_s, rule_id))
+        effects.append(EpisodeOpened(ep))
+
+    def _close_rule(self, rule_id: RuleId, rs: RuleState, end_s: float, effects: list[Effect]) -> None:
+        ep = rs.episode
+        assert ep is not None
+        ep.end_s = max(end_s, ep.start_s)
+        rs.episode = None
+        rs.viol_run = rs.comp_run = 0
+        rs.floor_s = ep.end_s
+        effects.append(EpisodeClosed(ep))
+
+    def _fire_schedule_bounds(self, now_s: float, effects: list[Effect]) -> None:
+        """Close episodes of rules whose schedule has ended, even with no fix."""
+        heap = self._bounds
+        while heap and heap[0][0] <= now_s:
+            bound_s, rule_id = heapq.heappop(heap)
+            rs = self.rules[rule_id]
+            if rs.episode is None:
+                continue
+            sched = self.c.schedules[rule_id]
+            assert sched is not None
+            active, until = sched.state_at(bound_s)
+            if active:
+                rs.active_until_s = until
+                heapq.heappush(heap, (until, rule_id))
+            else:
+                self._close_rule(rule_id, rs, bound_s, effects)
+                rs.active_until_s = NEG_INF
+
+    # --------------------------------------------------------------- health
+
+    def _battery(
+        self, st: DeviceState, dev: DeviceId, info: DeviceInfo, t: float, level: float, effects: list[Effect]
+    ) -> None:
+        limit = self.c.caseload.policy.low_battery_pct
+        is_open = HealthType.LOW_BATTERY in st.health
+        if level <= limit and not is_open:
+            self._open_health(st, dev, info, HealthType.LOW_BATTERY, t, self.now_s, effects)
+        elif is_open and level > limit + self.p.battery_hysteresis_pct:
+            self._close_health(st, HealthType.LOW_BATTERY, t, effects)
+
+    def _no_fix(self, st: DeviceState, dev: DeviceId, info: DeviceInfo, t: float, effects: list[Effect]) -> None:
+        since = st.last_valid_s if st.last_valid_s is not None else st.first_time_s
+        timeout = self.c.caseload.policy.no_fix_timeout_s
+        if since is not None and t - since > timeout and HealthType.NO_FIX not in st.health:
+            self._open_health(st, dev, info, HealthType.NO_FIX, since + timeout, self.now_s, effects)
+
+    def _open_health(
+        self,
+        st: DeviceState,
+        dev: DeviceId,
+        info: DeviceInfo,
+        kind: HealthType,
+        start_s: float,
+        raised_s: float,
+        effects: list[Effect],
+    ) -> None:
+        ep = Episode(type=kind.value, person=info.person, start_s=start_s, raised_s=raised_s, device=dev)
+        st.health[kind] = ep
+        effects.append(EpisodeOpened(ep))
+
+    def _close_health(self, st: DeviceState, kind: HealthType, end_s: float, effects: list[Effect]) -> None:
+        ep = st.health.pop(kind)
+        ep.end_s = max(end_s, ep.start_s)
+        effects.append(EpisodeClosed(ep))
+
+
+_NO_SHAPES = np.zeros(0, np.int64)
+
+
+def run(engine: Engine, records: Iterable[Record]) -> list[Effect]:
+    """Feed records in arrival order with the clock following `received`."""
+    effects: list[Effect] = []
+    for rec in records:
+        effects += engine.advance(rec.received_s)
+        effects += engine.feed(rec)
+    effects += engine.flush()
+    return effects
+
+
+__all__ = ["Engine", "run", "RuleType"]

@@ -1,0 +1,50 @@
+"""Thresholds of the engine, passed in (the engine reads no settings).
+
+The defaults are argued from GPS physics and from what a clear violation is
+(minutes long, tens of metres deep, several fixes), not fitted to a data set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class EngineParams:
+    # Reordering: a device's uploads are buffered until it has been quiet this
+    # long, then processed in event-time order (batches trickle in over seconds).
+    reorder_hold_s: float = 5.0
+
+    # A fix counts as evidence of a violation only when it lies beyond the
+    # boundary by more than its uncertainty: k * accuracy + margin.
+    accuracy_k: float = 1.0
+    margin_m: float = 15.0
+    min_accuracy_m: float = 5.0  # claimed accuracies below this are not believed
+    # ... and as evidence of compliance when on the right side by this much.
+    compliant_margin_m: float = 0.0
+
+    # Hysteresis: open after this many violating fixes spanning this long ...
+    open_fixes: int = 3
+    open_min_span_s: float = 90.0
+    # ... or at once on a fix this far beyond (decisive_k * uncertainty + decisive_m).
+    decisive_k: float = 3.0
+    decisive_m: float = 150.0
+    # Close after this many compliant fixes.
+    close_fixes: int = 2
+
+    # Implausible jumps: faster than this between fixes (after allowing for
+    # both fixes' accuracy) is a multipath spike, not a movement.
+    max_speed_mps: float = 60.0
+    # A jump this long while both fixes report standing still is also a spike.
+    still_speed_mps: float = 1.0
+    still_jump_m: float = 300.0
+    # After this many rejected fixes that agree with each other, believe them.
+    spike_confirm_fixes: int = 3
+
+    # Proximity: pair fixes of the two devices at most this far apart in time,
+    # widening the uncertainty by an assumed walking speed times the gap.
+    pair_max_age_s: float = 300.0
+    pair_speed_mps: float = 1.5
+
+    # Low battery closes only once the level is this much above the threshold.
+    battery_hysteresis_pct: float = 2.0

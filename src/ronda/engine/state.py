@@ -1,0 +1,55 @@
+"""The engine's state: small, per device and per rule, and serialisable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ronda.engine.episodes import Episode
+from ronda.tracking.records import Position
+
+NEG_INF = float("-inf")
+
+
+@dataclass(slots=True)
+class Fix:
+    """An accepted fix in metric coordinates."""
+
+    time_s: float
+    x: float
+    y: float
+    accuracy_m: float
+    speed_mps: float
+
+
+@dataclass(slots=True)
+class DeviceState:
+    last_received_s: float = NEG_INF
+    last_arrival_s: float = NEG_INF  # processing clock at the last upload (reordering)
+    last_time_s: float = NEG_INF  # event time of the last processed position
+    pending: list[Position] = field(default_factory=list)
+    last_fix: Fix | None = None
+    rejected: list[Fix] = field(default_factory=list)  # consecutive implausible fixes
+    last_valid_s: float | None = None
+    first_time_s: float | None = None
+    # home unit: presence of the tag as last reported, and before that report
+    present: bool | None = None
+    present_since_s: float = NEG_INF
+    present_before: bool | None = None
+    tamper_event_s: float = NEG_INF
+    health: dict[str, Episode] = field(default_factory=dict)  # open health episodes by type
+
+    def presence_at(self, time_s: float) -> bool | None:
+        return self.present if time_s >= self.present_since_s else self.present_before
+
+
+@dataclass(slots=True)
+class RuleState:
+    """Hysteresis of one rule: runs of violating and compliant evidence."""
+
+    viol_run: int = 0
+    viol_first_s: float = 0.0
+    comp_run: int = 0
+    comp_first_s: float = 0.0
+    floor_s: float = NEG_INF  # evidence older than this is history already decided
+    active_until_s: float = NEG_INF  # the schedule is known active until then
+    episode: Episode | None = None
