@@ -49,6 +49,8 @@ class CompiledCaseload:
     # inclusion rules whose zone is a home unit's: the unit vouches for presence
     home_unit_of_rule: dict[RuleId, DeviceId] = field(default_factory=dict)
     proximity: dict[PersonId, tuple[ProximityLink, ...]] = field(default_factory=dict)
+    # where a home unit stands (its zone's centre), in metric coordinates
+    home_points: dict[DeviceId, tuple[float, float]] = field(default_factory=dict)
 
 
 def compile_caseload(caseload: Caseload, projection: LocalProjection | None = None) -> CompiledCaseload:
@@ -85,6 +87,14 @@ def compile_caseload(caseload: Caseload, projection: LocalProjection | None = No
         rule_person={},
         schedules={},
     )
+    for d in caseload.devices.values():
+        if d.kind == DeviceKind.HOME_UNIT and d.home_zone is not None:
+            shape = index.shapes[shape_of[d.home_zone]]
+            if shape.centre_xy is not None:
+                compiled.home_points[d.id] = shape.centre_xy
+            elif shape.polygon is not None:
+                p = shape.polygon.representative_point()
+                compiled.home_points[d.id] = (p.x, p.y)
     zone_lists: dict[PersonId, list[tuple[RuleId, int, float]]] = {}
     prox: dict[PersonId, list[ProximityLink]] = {}
     for order in caseload.orders:

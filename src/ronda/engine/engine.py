@@ -31,6 +31,7 @@ from ronda.rules.models import HealthType, RuleType
 from ronda.tracking.records import DeviceEvent, EventKind, Position, Record, Sighting
 from ronda.types import DeviceId, EpochS, PersonId, RuleId
 
+HOME_UNIT_RANGE_M = 40.0  # an RF home unit hears the tag within about this distance
 _HISTORY = 8  # recent fixes kept per person, to pair the two sides of a proximity rule
 _DEFAULT_ACCURACY_M = 50.0  # a fix that states no accuracy is taken as a poor one
 
@@ -150,6 +151,8 @@ class Engine:
                 st.present_before = st.present
                 st.present = kind == EventKind.TAG_PRESENT
                 st.present_since_s = ev.time_s
+                if st.present and info.person is not None:
+                    self._at_home(ev.device, info.person, ev.time_s, effects)
         elif kind in (EventKind.STRAP_TAMPER, EventKind.STRAP_RESTORED) and info.health:
             if ev.time_s < st.tamper_event_s:
                 self.counters["stale_event"] += 1
@@ -225,8 +228,6 @@ class Engine:
             return
         st.last_time_s = t
         self.counters["positions"] += 1
-        if st.first_time_s is None:
-            st.first_time_s = t
         if info.health and r.battery_pct is not None:
             self._battery(st, dev, info, t, r.battery_pct, effects)
         if depths is None:  # no fix
@@ -248,7 +249,6 @@ class Engine:
             hist = self.history[person] = deque(maxlen=_HISTORY)
         hist.append(fix)
         p = self.p
-        unc = p.accuracy_k * acc + p.margin_m
         rules = self.c.zone_rules.get(person, ())
         if rules:
             signs = self.c.zone_sign[person]
@@ -257,7 +257,7 @@ class Engine:
                 unit = self.c.home_unit_of_rule.get(rule_id)
                 if unit is not None and self._home_vouches(unit, t):
                     viol = -math.inf
-                self._evidence(rule_id, t, t, viol, unc, effects)
+                self._evidence(rule_id, t, t, viol, acc, 0.0, effects)
         for link in self.c.proximity.get(person, ()):
             other = self._nearest_fix(link.other, t)
             if other is None:
@@ -266,8 +266,24 @@ class Engine:
             if gap > p.pair_max_age_s:
                 continue
             dist = math.hypot(other.x - x, other.y - y)
-            pair_unc = p.accuracy_k * math.hypot(acc, other.accuracy_m) + p.margin_m + p.pair_speed_mps * gap
-            self._evidence(link.rule, min(t, other.time_s), max(t, other.time_s), link.distance_m - dist, pair_unc, effects)
+            sigma = math.hypot(acc, other.accuracy_m)
+            first, last = min(t, other.time_s), max(t, other.time_s)
+            self._evidence(link.rule, first, last, link.distance_m - dist, sigma, p.pair_speed_mps * gap, effects)
+
+    def _at_home(self, unit: DeviceId, person: PersonId, t: float, effects: list[Effect]) -> None:
+        """The home unit sees the tag: the wearer is at home, whatever GPS says
+        (and even when the tag itself cannot report). Conclusive for every zone
+        rule of the wearer."""
+        home = self.c.home_points.get(unit)
+        rules = self.c.zone_rules.get(person, ())
+        if home is None or not rules:
+            return
+        x, y = home
+        shapes = self.c.zone_shapes[person]
+        depths = self.c.index.depth_m(shapes, np.full(len(shapes), x), np.full(len(shapes), y)).tolist()
+        signs = self.c.zone_sign[person]
+        for i, rule_id in enumerate(rules):
+            self._evidence(rule_id, t, t, signs[i] * depths[i], HOME_UNIT_RANGE_M, 0.0, effects, conclusive=True)
 
     def _nearest_fix(self, person: PersonId, t: float) -> Fix | None:
         hist = self.history.get(person)
@@ -310,15 +326,26 @@ class Engine:
         if jump > p.max_speed_mps * dt:
             return False
         still = a.speed_mps <= p.still_speed_mps and b.speed_mps <= p.still_speed_mps
-        return not (still and jump > p.still_jump_m and dt < 600.0)
+        return not (still and jump > p.still_jump_m + p.still_speed_mps * dt)
 
     # ----------------------------------------------------------- hysteresis
 
     def _evidence(
-        self, rule_id: RuleId, first_s: float, t: float, viol_m: float, unc_m: float, effects: list[Effect]
+        self,
+        rule_id: RuleId,
+        first_s: float,
+        t: float,
+        viol_m: float,
+        sigma_m: float,
+        slack_m: float,
+        effects: list[Effect],
+        *,
+        conclusive: bool = False,
     ) -> None:
-        """One fix's word on a rule: metres on the violating side (`viol_m`)
-        against its uncertainty (`unc_m`)."""
+        """One fix's word on a rule: metres on the violating side (`viol_m`),
+        weighed against the fix's accuracy (`sigma_m`) plus any slack (the
+        distance the other side of a proximity pair may have moved).
+        `conclusive` compliant evidence (the home unit's) closes at once."""
         rs = self.rules[rule_id]
         if t < rs.floor_s:
             return
@@ -336,15 +363,21 @@ class Engine:
                     return
                 rs.active_until_s = until
         p = self.p
+        unc_m = p.accuracy_k * sigma_m + p.margin_m + slack_m
         if viol_m > unc_m:
             rs.comp_run = 0
-            if rs.viol_run == 0 or first_s < rs.viol_first_s:
-                rs.viol_first_s = first_s if rs.viol_run == 0 else min(rs.viol_first_s, first_s)
+            if rs.viol_run == 0:
+                rs.viol_first_s = first_s
+                rs.strong_run = 0
+            else:
+                rs.viol_first_s = min(rs.viol_first_s, first_s)
             rs.viol_run += 1
+            if viol_m > p.strong_k * sigma_m + p.margin_m + slack_m:
+                rs.strong_run += 1
             if rs.episode is None:
-                decisive = viol_m > p.decisive_k * unc_m + p.decisive_m
+                decisive = viol_m > p.decisive_k * sigma_m + p.decisive_m + slack_m
                 enough = rs.viol_run >= p.open_fixes and t - rs.viol_first_s >= p.open_min_span_s
-                if decisive or enough:
+                if decisive or enough or rs.strong_run >= p.open_strong_fixes:
                     self._open_rule(rule_id, rs, rs.viol_first_s, effects)
         elif viol_m < -p.compliant_margin_m:
             rs.viol_run = 0
@@ -352,7 +385,7 @@ class Engine:
                 if rs.comp_run == 0:
                     rs.comp_first_s = t
                 rs.comp_run += 1
-                if rs.comp_run >= p.close_fixes:
+                if rs.comp_run >= p.close_fixes or (conclusive and viol_m < -unc_m):
                     self._close_rule(rule_id, rs, rs.comp_first_s, effects)
 
     def _open_rule(self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]) -> None:
@@ -410,7 +443,9 @@ class Engine:
             self._close_health(st, HealthType.LOW_BATTERY, t, effects)
 
     def _no_fix(self, st: DeviceState, dev: DeviceId, info: DeviceInfo, t: float, effects: list[Effect]) -> None:
-        since = st.last_valid_s if st.last_valid_s is not None else st.first_time_s
+        # Counted from the last valid fix: a device seen only without a fix
+        # since we started listening may have had one just before.
+        since = st.last_valid_s
         timeout = self.c.caseload.policy.no_fix_timeout_s
         if since is not None and t - since > timeout and HealthType.NO_FIX not in st.health:
             self._open_health(st, dev, info, HealthType.NO_FIX, since + timeout, self.now_s, effects)

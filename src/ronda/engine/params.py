@@ -26,8 +26,12 @@ class EngineParams:
     # Hysteresis: open after this many violating fixes spanning this long ...
     open_fixes: int = 3
     open_min_span_s: float = 90.0
-    # ... or at once on a fix this far beyond (decisive_k * uncertainty + decisive_m).
-    decisive_k: float = 3.0
+    # ... or after this many fixes beyond strong_k * accuracy + margin (each
+    # unlikely to be noise: indoor and canyon errors stay within ~3.5 accuracies)
+    open_strong_fixes: int = 2
+    strong_k: float = 2.5
+    # ... or at once on a fix this far beyond (decisive_k * accuracy + decisive_m).
+    decisive_k: float = 4.0
     decisive_m: float = 150.0
     # Close after this many compliant fixes.
     close_fixes: int = 2
@@ -37,7 +41,7 @@ class EngineParams:
     max_speed_mps: float = 60.0
     # A jump this long while both fixes report standing still is also a spike.
     still_speed_mps: float = 1.0
-    still_jump_m: float = 300.0
+    still_jump_m: float = 150.0
     # After this many rejected fixes that agree with each other, believe them.
     spike_confirm_fixes: int = 3
 

@@ -30,7 +30,6 @@ class DeviceState:
     last_fix: Fix | None = None
     rejected: list[Fix] = field(default_factory=list)  # consecutive implausible fixes
     last_valid_s: float | None = None
-    first_time_s: float | None = None
     # home unit: presence of the tag as last reported, and before that report
     present: bool | None = None
     present_since_s: float = NEG_INF
@@ -48,6 +47,7 @@ class RuleState:
 
     viol_run: int = 0
     viol_first_s: float = 0.0
+    strong_run: int = 0  # violating fixes of the run that lie well beyond their uncertainty
     comp_run: int = 0
     comp_first_s: float = 0.0
     floor_s: float = NEG_INF  # evidence older than this is history already decided

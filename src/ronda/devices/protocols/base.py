@@ -50,14 +50,14 @@ class Session(Protocol):
 def utc_epoch(year: int, month: int, day: int, hour: int, minute: int, second: int) -> float:
     """Epoch seconds of a UTC calendar instant; InvalidFrame if it does not exist."""
     try:
-        value = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.timezone.utc)
+        value = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
     except ValueError as exc:
         raise InvalidFrame(f"invalid date/time: {exc}", reason="bad_time") from exc
     return value.timestamp()
 
 
 def utc_fields(epoch_s: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch_s, dt.UTC)
 
 
 def battery_pct(value: float) -> float | None:

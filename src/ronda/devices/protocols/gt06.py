@@ -49,9 +49,7 @@ _LBS_STATUS_LENGTHS: dict[int, frozenset[int]] = {
 }
 """LBS alarm types (no GPS): LBS block then status; content lengths we accept."""
 
-_ACK_TYPES = frozenset(
-    {LOGIN, HEARTBEAT, HEARTBEAT_GK310, 0x19, 0xA5, 0x28, 0xA1, *_GPS_AT}
-)
+_ACK_TYPES = frozenset({LOGIN, HEARTBEAT, HEARTBEAT_GK310, 0x19, 0xA5, 0x28, 0xA1, *_GPS_AT})
 
 _ALARM_CODES: dict[int, EventKind] = {
     0x01: EventKind.SOS,
@@ -100,7 +98,17 @@ def split(buffer: bytes) -> tuple[list[bytes], bytes]:
         length = int.from_bytes(buffer[start + 2 : start + header], "big")
         end = start + length + header + 2
         if length >= 5 and size < end:
-            return frames, buffer[start:]
+            # Incomplete by its length byte; a short frame whose length byte lies
+            # is still cut when a terminator ends the buffer or precedes a start.
+            terminator = buffer.find(_END, start + header + 1)
+            after = terminator + 2
+            if terminator < 0 or not (
+                after == size or buffer[after : after + 2] in (_SHORT, _LONG)
+            ):
+                return frames, buffer[start:]
+            frames.append(buffer[start:after])
+            pos = after
+            continue
         if length >= 5 and buffer[end - 2 : end] == _END:
             frames.append(buffer[start:end])
             pos = end
@@ -158,7 +166,10 @@ def _timezone_s(ext: int) -> float:
 
 
 def _battery_from_level(level: int) -> float | None:
-    return level * 100.0 / 6.0 if level <= 6 else None
+    """Voltage level 0-6 as a percentage; some devices send a percentage (7-100)."""
+    if level <= 6:
+        return level * 100.0 / 6.0
+    return float(level) if level <= 100 else None
 
 
 def _status_events(terminal: int, alarm: int | None) -> list[EventKind]:
@@ -217,9 +228,7 @@ class Gt06Session:
             return [DeviceEvent(device, received_s, received_s, EventKind.HEARTBEAT)]
         records = self._status(content[:5], device, received_s, None)
         battery = _battery_from_level(content[1])
-        records.insert(
-            0, DeviceEvent(device, received_s, received_s, EventKind.HEARTBEAT, battery)
-        )
+        records.insert(0, DeviceEvent(device, received_s, received_s, EventKind.HEARTBEAT, battery))
         return records
 
     def _status(
@@ -244,15 +253,15 @@ class Gt06Session:
         if position is None:
             return []
         records: list[Record] = []
-        if proto in _GPS_LBS_STATUS and reader.remaining >= 1:
+        if proto in _GPS_LBS_STATUS and reader.remaining >= 6:
             lbs_length = reader.u8()
             reader.skip(max(lbs_length - 1, 0))
-            if reader.remaining >= 4:
-                status = reader.take(min(reader.remaining, 5))
-                battery = _battery_from_level(status[1])
-                if battery is not None:
-                    position = _with_battery(position, battery)
-                records = self._status(status, device, received_s, position.time_s)
+            # The 5-byte status block ends the content; 0xA4 may append bytes after it.
+            status = reader.take(5) if proto == 0xA4 else content[-5:]
+            battery = _battery_from_level(status[1])
+            if battery is not None:
+                position = _with_battery(position, battery)
+            records = self._status(status, device, received_s, position.time_s)
         return [position, *records]
 
 

@@ -1,0 +1,26 @@
+"""Watch decoder against ../shared/conformance/watch.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conformance_harness import RECEIVED_S, check, frame_vectors, message_bytes, vectors
+
+from ronda.devices.protocols import watch
+
+pytestmark = pytest.mark.shared
+
+
+@pytest.mark.parametrize("vector", vectors("watch.json"))
+def test_vector(vector: dict[str, Any] | None) -> None:
+    assert vector is not None
+    session = watch.WatchSession()
+    check(vector, lambda: session.decode(message_bytes(vector), RECEIVED_S).records)
+
+
+@pytest.mark.parametrize("vector", frame_vectors("watch"))
+def test_first_frame(vector: dict[str, Any] | None) -> None:
+    assert vector is not None
+    frames, _ = watch.split(bytes.fromhex(vector["input"]))
+    assert frames[0].hex() == vector["expected_frame"]
