@@ -239,8 +239,12 @@ class Engine:
         st.last_valid_s = t
         acc = max(r.accuracy_m if r.accuracy_m is not None else _DEFAULT_ACCURACY_M, self.p.min_accuracy_m)
         fix = Fix(t, x, y, acc, r.speed_mps or 0.0)
+        previous = st.last_fix
         if not self._plausible(st, fix):
             return
+        # A fix whose displacement agrees with its own Doppler speed is a
+        # movement, not multipath (which shifts positions, not speeds).
+        moving = previous is not None and self._moving_consistently(previous, fix)
         person = info.person
         if person is None or not info.locates:
             return
@@ -257,7 +261,7 @@ class Engine:
                 unit = self.c.home_unit_of_rule.get(rule_id)
                 if unit is not None and self._home_vouches(unit, t):
                     viol = -math.inf
-                self._evidence(rule_id, t, t, viol, acc, 0.0, effects)
+                self._evidence(rule_id, t, t, viol, acc, 0.0, effects, corroborated=moving)
         for link in self.c.proximity.get(person, ()):
             other = self._nearest_fix(link.other, t)
             if other is None:
@@ -268,7 +272,8 @@ class Engine:
             dist = math.hypot(other.x - x, other.y - y)
             sigma = math.hypot(acc, other.accuracy_m)
             first, last = min(t, other.time_s), max(t, other.time_s)
-            self._evidence(link.rule, first, last, link.distance_m - dist, sigma, p.pair_speed_mps * gap, effects)
+            drift = max(other.speed_mps, p.pair_speed_mps) * gap  # how far the other may have moved since
+            self._evidence(link.rule, first, last, link.distance_m - dist, sigma, drift, effects, corroborated=moving)
 
     def _at_home(self, unit: DeviceId, person: PersonId, t: float, effects: list[Effect]) -> None:
         """The home unit sees the tag: the wearer is at home, whatever GPS says
@@ -317,6 +322,15 @@ class Engine:
             return True
         return False
 
+    def _moving_consistently(self, a: Fix, b: Fix) -> bool:
+        p = self.p
+        dt = b.time_s - a.time_s
+        if b.speed_mps <= p.still_speed_mps or not 0 < dt <= p.corroborate_max_gap_s:
+            return False
+        implied = math.hypot(b.x - a.x, b.y - a.y) / dt
+        tolerance = 0.5 * b.speed_mps + (a.accuracy_m + b.accuracy_m) / dt
+        return abs(implied - b.speed_mps) <= tolerance
+
     def _reachable(self, a: Fix, b: Fix) -> bool:
         p = self.p
         dt = abs(b.time_s - a.time_s)
@@ -341,11 +355,13 @@ class Engine:
         effects: list[Effect],
         *,
         conclusive: bool = False,
+        corroborated: bool = False,
     ) -> None:
         """One fix's word on a rule: metres on the violating side (`viol_m`),
         weighed against the fix's accuracy (`sigma_m`) plus any slack (the
         distance the other side of a proximity pair may have moved).
-        `conclusive` compliant evidence (the home unit's) closes at once."""
+        `conclusive` compliant evidence (the home unit's) closes at once;
+        a `corroborated` fix (moving as its speed says) deep enough opens at once."""
         rs = self.rules[rule_id]
         if t < rs.floor_s:
             return
@@ -375,7 +391,8 @@ class Engine:
             if viol_m > p.strong_k * sigma_m + p.margin_m + slack_m:
                 rs.strong_run += 1
             if rs.episode is None:
-                decisive = viol_m > p.decisive_k * sigma_m + p.decisive_m + slack_m
+                beyond = viol_m - p.decisive_k * sigma_m - slack_m
+                decisive = beyond > p.decisive_m or (corroborated and beyond > p.margin_m)
                 enough = rs.viol_run >= p.open_fixes and t - rs.viol_first_s >= p.open_min_span_s
                 if decisive or enough or rs.strong_run >= p.open_strong_fixes:
                     self._open_rule(rule_id, rs, rs.viol_first_s, effects)

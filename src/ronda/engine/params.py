@@ -30,9 +30,12 @@ class EngineParams:
     # unlikely to be noise: indoor and canyon errors stay within ~3.5 accuracies)
     open_strong_fixes: int = 2
     strong_k: float = 2.5
-    # ... or at once on a fix this far beyond (decisive_k * accuracy + decisive_m).
+    # ... or at once on a fix beyond decisive_k * accuracy + decisive_m, or
+    # beyond decisive_k * accuracy + margin when its movement agrees with its
+    # reported speed (within corroborate_max_gap_s of the previous fix).
     decisive_k: float = 4.0
     decisive_m: float = 150.0
+    corroborate_max_gap_s: float = 180.0
     # Close after this many compliant fixes.
     close_fixes: int = 2
 
@@ -46,9 +49,10 @@ class EngineParams:
     spike_confirm_fixes: int = 3
 
     # Proximity: pair fixes of the two devices at most this far apart in time,
-    # widening the uncertainty by an assumed walking speed times the gap.
+    # widening the uncertainty by the other's reported speed (at least this
+    # much, as reported speeds can be low) times the gap.
     pair_max_age_s: float = 300.0
-    pair_speed_mps: float = 1.5
+    pair_speed_mps: float = 0.5
 
     # Low battery closes only once the level is this much above the threshold.
     battery_hysteresis_pct: float = 2.0

@@ -114,7 +114,10 @@ def split(buffer: bytes) -> tuple[list[bytes], bytes]:
             pos = end
             continue
         terminator = buffer.find(_END, start + header + 1)
-        if terminator >= 0:
+        restart = _find_start(buffer, start + 2)
+        if 0 <= restart < terminator:
+            pos = restart  # the length lied and another frame starts first: resync there
+        elif terminator >= 0:
             frames.append(buffer[start : terminator + 2])
             pos = terminator + 2
         elif size - start > max(_MAX_UNTERMINATED, end - start):

@@ -28,7 +28,8 @@ _LONG_ID = 42
 _MAX_TEXT = 4096
 _MARKERS = b"*$X"
 
-_DIGITS6 = re.compile(r"\d{6}")
+_DIGITS6 = re.compile(r"[0-9]{6}")
+_WORD = re.compile(r"[0-9A-Za-z_]{1,32}")
 _HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
 _COORD = re.compile(r"(-?)(\d*)(?:-(\d+(?:\.\d+)?))?$|(-?\d+(?:\.\d+)?)$")
 
@@ -154,8 +155,10 @@ class H02Session:
         if not text.endswith("#"):
             raise InvalidFrame("H02 text frame without #", reason="malformed")
         parts = text[1:-1].split(",")
-        if len(parts) < 3 or not parts[1].isalnum():
-            raise InvalidFrame("H02 text frame without id and type", reason="malformed")
+        if len(parts) < 3 or not _WORD.fullmatch(parts[0]) or not _WORD.fullmatch(parts[1]):
+            raise InvalidFrame("H02 text frame without maker, id and type", reason="malformed")
+        if not _WORD.fullmatch(parts[2]):
+            raise InvalidFrame("H02 text frame with a bad type", reason="malformed")
         maker, device_text, kind = parts[0], parts[1], parts[2].upper()
         self.device = device_text
         device = DeviceId(device_text)

@@ -20,6 +20,8 @@ from ronda.types import DeviceId
 DEFAULT_PORT = 5093
 _MAX_FRAME = 256 * 1024
 _HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
+_WORD = re.compile(r"[0-9A-Za-z]{1,32}")
+_DATE_TIME = re.compile(r"[0-9]{12}")
 _ESCAPES = {1: 0x7D, 2: 0x5B, 3: 0x5D, 4: 0x2C, 5: 0x2A}
 
 _STATUS_EVENTS: tuple[tuple[int, EventKind], ...] = (
@@ -131,8 +133,8 @@ class WatchSession:
             raise InvalidFrame("watch frame without [", reason="malformed")
         body = frame[1:-1] if frame.endswith(b"]") else frame[1:]
         maker, device_text, index, content = _header(body.decode("latin-1"))
-        if not device_text or not device_text.isalnum():
-            raise InvalidFrame("watch frame without device id", reason="malformed")
+        if not _WORD.fullmatch(maker) or not _WORD.fullmatch(device_text):
+            raise InvalidFrame("watch frame without maker or device id", reason="malformed")
         self.device = device_text
         device = DeviceId(device_text)
         fields = content.split(",")
@@ -164,7 +166,7 @@ def _location(fields: list[str], device: DeviceId, received_s: float) -> list[Re
     if len(fields) < 8:
         raise InvalidFrame("watch location with too few fields", reason="malformed")
     date, time = fields[1].strip(), fields[2].strip()
-    if len(date) != 6 or len(time) != 6 or not (date + time).isdigit():
+    if not _DATE_TIME.fullmatch(date + time):
         raise InvalidFrame("watch location without date/time", reason="malformed")
     time_s = utc_epoch(
         2000 + int(date[4:6]), int(date[2:4]), int(date[0:2]),
