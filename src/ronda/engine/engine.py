@@ -402,7 +402,9 @@ class Engine:
                 if rs.comp_run == 0:
                     rs.comp_first_s = t
                 rs.comp_run += 1
-                if rs.comp_run >= p.close_fixes or (conclusive and viol_m < -unc_m):
+                settled = rs.comp_run >= p.close_fixes and t - rs.comp_first_s >= p.close_min_span_s
+                clear_exit = corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m
+                if settled or clear_exit or (conclusive and viol_m < -unc_m):
                     self._close_rule(rule_id, rs, rs.comp_first_s, effects)
 
     def _open_rule(self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]) -> None:

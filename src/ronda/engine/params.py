@@ -36,8 +36,10 @@ class EngineParams:
     decisive_k: float = 4.0
     decisive_m: float = 150.0
     corroborate_max_gap_s: float = 180.0
-    # Close after this many compliant fixes.
+    # Close after this many compliant fixes spanning this long (biased fixes
+    # come in runs of minutes), or at once on a clear, corroborated exit.
     close_fixes: int = 2
+    close_min_span_s: float = 240.0
 
     # Implausible jumps: faster than this between fixes (after allowing for
     # both fixes' accuracy) is a multipath spike, not a movement.

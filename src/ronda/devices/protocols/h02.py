@@ -101,7 +101,7 @@ def _degrees(text: str, hemisphere: str) -> float | None:
             raw = abs(float(text))
             degrees = int(raw // 100)
             value = degrees + (raw - degrees * 100) / 60.0
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or infinite
         return None
     if value != value or value > 180:  # NaN or out of range
         return None

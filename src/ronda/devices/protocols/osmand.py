@@ -44,7 +44,10 @@ def _float(value: object, name: str) -> float | None:
     if isinstance(value, bool):
         raise _bad(f"{name} is not a number")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError as exc:
+            raise _bad(f"{name} is out of range") from exc
     elif isinstance(value, str):
         try:
             number = float(value)
