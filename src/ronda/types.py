@@ -31,7 +31,7 @@ def from_iso(text: str) -> EpochS:
 
 
 def to_datetime(epoch_s: EpochS) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch_s, dt.UTC)
 
 
 def to_iso(epoch_s: EpochS) -> str:

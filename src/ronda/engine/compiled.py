@@ -53,7 +53,9 @@ class CompiledCaseload:
     home_points: dict[DeviceId, tuple[float, float]] = field(default_factory=dict)
 
 
-def compile_caseload(caseload: Caseload, projection: LocalProjection | None = None) -> CompiledCaseload:
+def compile_caseload(
+    caseload: Caseload, projection: LocalProjection | None = None
+) -> CompiledCaseload:
     if projection is None:
         coords = [c for z in caseload.zones.values() for c in zone_lonlats(z)]
         projection = LocalProjection.around([c[0] for c in coords], [c[1] for c in coords])

@@ -66,7 +66,9 @@ class Engine:
         self._contact(record.device, info, st, record.received_s, effects)
         if isinstance(record, Position):
             if not st.pending:
-                self._release.append((self._now_or(record.received_s) + self.p.reorder_hold_s, record.device))
+                self._release.append(
+                    (self._now_or(record.received_s) + self.p.reorder_hold_s, record.device)
+                )
             st.pending.append(record)
             st.last_arrival_s = self._now_or(record.received_s)
         elif isinstance(record, DeviceEvent):
@@ -119,7 +121,12 @@ class Engine:
     # ------------------------------------------------------------- contact
 
     def _contact(
-        self, dev: DeviceId, info: DeviceInfo, st: DeviceState, received_s: float, effects: list[Effect]
+        self,
+        dev: DeviceId,
+        info: DeviceInfo,
+        st: DeviceState,
+        received_s: float,
+        effects: list[Effect],
     ) -> None:
         if received_s > st.last_received_s:
             st.last_received_s = received_s
@@ -143,7 +150,9 @@ class Engine:
 
     # --------------------------------------------------------------- events
 
-    def _event(self, ev: DeviceEvent, info: DeviceInfo, st: DeviceState, effects: list[Effect]) -> None:
+    def _event(
+        self, ev: DeviceEvent, info: DeviceInfo, st: DeviceState, effects: list[Effect]
+    ) -> None:
         self.counters["events"] += 1
         kind = ev.kind
         if kind in (EventKind.TAG_PRESENT, EventKind.TAG_ABSENT):
@@ -160,7 +169,15 @@ class Engine:
             st.tamper_event_s = ev.time_s
             is_open = HealthType.TAMPER in st.health
             if kind == EventKind.STRAP_TAMPER and not is_open:
-                self._open_health(st, ev.device, info, HealthType.TAMPER, ev.time_s, self._now_or(ev.received_s), effects)
+                self._open_health(
+                    st,
+                    ev.device,
+                    info,
+                    HealthType.TAMPER,
+                    ev.time_s,
+                    self._now_or(ev.received_s),
+                    effects,
+                )
             elif kind == EventKind.STRAP_RESTORED and is_open:
                 self._close_health(st, HealthType.TAMPER, ev.time_s, effects)
         if ev.battery_pct is not None and info.health:
@@ -206,7 +223,16 @@ class Engine:
             st = self.devices[dev]
             for r in recs:
                 if r.valid and r.lat is not None and r.lon is not None:
-                    self._position(dev, info, st, r, xs_l[k], ys_l[k], depth_l[off_l[k] : off_l[k + 1]], effects)
+                    self._position(
+                        dev,
+                        info,
+                        st,
+                        r,
+                        xs_l[k],
+                        ys_l[k],
+                        depth_l[off_l[k] : off_l[k + 1]],
+                        effects,
+                    )
                     k += 1
                 else:
                     self._position(dev, info, st, r, 0.0, 0.0, None, effects)
@@ -237,7 +263,10 @@ class Engine:
         if HealthType.NO_FIX in st.health:
             self._close_health(st, HealthType.NO_FIX, t, effects)
         st.last_valid_s = t
-        acc = max(r.accuracy_m if r.accuracy_m is not None else _DEFAULT_ACCURACY_M, self.p.min_accuracy_m)
+        st.nofix_since_s = None
+        acc = max(
+            r.accuracy_m if r.accuracy_m is not None else _DEFAULT_ACCURACY_M, self.p.min_accuracy_m
+        )
         fix = Fix(t, x, y, acc, r.speed_mps or 0.0)
         previous = st.last_fix
         if not self._plausible(st, fix):
@@ -272,8 +301,19 @@ class Engine:
             dist = math.hypot(other.x - x, other.y - y)
             sigma = math.hypot(acc, other.accuracy_m)
             first, last = min(t, other.time_s), max(t, other.time_s)
-            drift = max(other.speed_mps, p.pair_speed_mps) * gap  # how far the other may have moved since
-            self._evidence(link.rule, first, last, link.distance_m - dist, sigma, drift, effects, corroborated=moving)
+            drift = (
+                max(other.speed_mps, p.pair_speed_mps) * gap
+            )  # how far the other may have moved since
+            self._evidence(
+                link.rule,
+                first,
+                last,
+                link.distance_m - dist,
+                sigma,
+                drift,
+                effects,
+                corroborated=moving,
+            )
 
     def _at_home(self, unit: DeviceId, person: PersonId, t: float, effects: list[Effect]) -> None:
         """The home unit sees the tag: the wearer is at home, whatever GPS says
@@ -285,10 +325,21 @@ class Engine:
             return
         x, y = home
         shapes = self.c.zone_shapes[person]
-        depths = self.c.index.depth_m(shapes, np.full(len(shapes), x), np.full(len(shapes), y)).tolist()
+        depths = self.c.index.depth_m(
+            shapes, np.full(len(shapes), x), np.full(len(shapes), y)
+        ).tolist()
         signs = self.c.zone_sign[person]
         for i, rule_id in enumerate(rules):
-            self._evidence(rule_id, t, t, signs[i] * depths[i], HOME_UNIT_RANGE_M, 0.0, effects, conclusive=True)
+            self._evidence(
+                rule_id,
+                t,
+                t,
+                signs[i] * depths[i],
+                HOME_UNIT_RANGE_M,
+                0.0,
+                effects,
+                conclusive=True,
+            )
 
     def _nearest_fix(self, person: PersonId, t: float) -> Fix | None:
         hist = self.history.get(person)
@@ -373,7 +424,9 @@ class Engine:
                 active, until = sched.state_at(t)
                 if not active:
                     if rs.episode is not None:
-                        self._close_rule(rule_id, rs, max(rs.active_until_s, rs.episode.start_s), effects)
+                        self._close_rule(
+                            rule_id, rs, max(rs.active_until_s, rs.episode.start_s), effects
+                        )
                     rs.viol_run = rs.comp_run = 0
                     rs.active_until_s = NEG_INF
                     return
@@ -392,7 +445,10 @@ class Engine:
                 rs.strong_run += 1
             if rs.episode is None:
                 beyond = viol_m - p.decisive_k * sigma_m - slack_m
-                decisive = beyond > p.decisive_m or (corroborated and beyond > p.margin_m)
+                # Uncorroborated, even a deep fix may be a spike: wait for a second.
+                decisive = (corroborated and beyond > p.margin_m) or (
+                    rs.viol_run >= 2 and beyond > p.decisive_m
+                )
                 enough = rs.viol_run >= p.open_fixes and t - rs.viol_first_s >= p.open_min_span_s
                 if decisive or enough or rs.strong_run >= p.open_strong_fixes:
                     self._open_rule(rule_id, rs, rs.viol_first_s, effects)
@@ -403,11 +459,15 @@ class Engine:
                     rs.comp_first_s = t
                 rs.comp_run += 1
                 settled = rs.comp_run >= p.close_fixes and t - rs.comp_first_s >= p.close_min_span_s
-                clear_exit = corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m
+                clear_exit = (
+                    corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m
+                )
                 if settled or clear_exit or (conclusive and viol_m < -unc_m):
                     self._close_rule(rule_id, rs, rs.comp_first_s, effects)
 
-    def _open_rule(self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]) -> None:
+    def _open_rule(
+        self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]
+    ) -> None:
         rule = self.c.rules[rule_id]
         ep = Episode(
             type=rule.type.value,
@@ -422,7 +482,9 @@ class Engine:
             heapq.heappush(self._bounds, (rs.active_until_s, rule_id))
         effects.append(EpisodeOpened(ep))
 
-    def _close_rule(self, rule_id: RuleId, rs: RuleState, end_s: float, effects: list[Effect]) -> None:
+    def _close_rule(
+        self, rule_id: RuleId, rs: RuleState, end_s: float, effects: list[Effect]
+    ) -> None:
         ep = rs.episode
         assert ep is not None
         ep.end_s = max(end_s, ep.start_s)
@@ -452,7 +514,13 @@ class Engine:
     # --------------------------------------------------------------- health
 
     def _battery(
-        self, st: DeviceState, dev: DeviceId, info: DeviceInfo, t: float, level: float, effects: list[Effect]
+        self,
+        st: DeviceState,
+        dev: DeviceId,
+        info: DeviceInfo,
+        t: float,
+        level: float,
+        effects: list[Effect],
     ) -> None:
         limit = self.c.caseload.policy.low_battery_pct
         is_open = HealthType.LOW_BATTERY in st.health
@@ -461,13 +529,23 @@ class Engine:
         elif is_open and level > limit + self.p.battery_hysteresis_pct:
             self._close_health(st, HealthType.LOW_BATTERY, t, effects)
 
-    def _no_fix(self, st: DeviceState, dev: DeviceId, info: DeviceInfo, t: float, effects: list[Effect]) -> None:
-        # Counted from the last valid fix: a device seen only without a fix
-        # since we started listening may have had one just before.
-        since = st.last_valid_s
+    def _no_fix(
+        self, st: DeviceState, dev: DeviceId, info: DeviceInfo, t: float, effects: list[Effect]
+    ) -> None:
+        """No fix for longer than the policy allows while the device keeps
+        reporting. Counted from the last valid fix; but when the device was
+        silent before this report (a coverage gap whose buffered fixes may still
+        be on their way), counted from the first report without a fix."""
+        if st.last_valid_s is None:
+            return  # never had a fix since we listen: it may have had one just before
         timeout = self.c.caseload.policy.no_fix_timeout_s
-        if since is not None and t - since > timeout and HealthType.NO_FIX not in st.health:
-            self._open_health(st, dev, info, HealthType.NO_FIX, since + timeout, self.now_s, effects)
+        if st.nofix_since_s is None:
+            silent = t - st.last_valid_s > timeout / 3
+            st.nofix_since_s = t if silent else st.last_valid_s
+        if t - st.nofix_since_s > timeout and HealthType.NO_FIX not in st.health:
+            self._open_health(
+                st, dev, info, HealthType.NO_FIX, st.nofix_since_s + timeout, self.now_s, effects
+            )
 
     def _open_health(
         self,
@@ -479,11 +557,15 @@ class Engine:
         raised_s: float,
         effects: list[Effect],
     ) -> None:
-        ep = Episode(type=kind.value, person=info.person, start_s=start_s, raised_s=raised_s, device=dev)
+        ep = Episode(
+            type=kind.value, person=info.person, start_s=start_s, raised_s=raised_s, device=dev
+        )
         st.health[kind] = ep
         effects.append(EpisodeOpened(ep))
 
-    def _close_health(self, st: DeviceState, kind: HealthType, end_s: float, effects: list[Effect]) -> None:
+    def _close_health(
+        self, st: DeviceState, kind: HealthType, end_s: float, effects: list[Effect]
+    ) -> None:
         ep = st.health.pop(kind)
         ep.end_s = max(end_s, ep.start_s)
         effects.append(EpisodeClosed(ep))
@@ -502,4 +584,4 @@ def run(engine: Engine, records: Iterable[Record]) -> list[Effect]:
     return effects
 
 
-__all__ = ["Engine", "run", "RuleType"]
+__all__ = ["Engine", "RuleType", "run"]

@@ -30,6 +30,7 @@ class DeviceState:
     last_fix: Fix | None = None
     rejected: list[Fix] = field(default_factory=list)  # consecutive implausible fixes
     last_valid_s: float | None = None
+    nofix_since_s: float | None = None  # since when the no-fix clock runs
     # home unit: presence of the tag as last reported, and before that report
     present: bool | None = None
     present_since_s: float = NEG_INF

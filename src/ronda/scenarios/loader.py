@@ -70,9 +70,11 @@ class _Fields:
             raise self.fail(key, "expected a non-empty string")
         return v
 
-    def num(self, key: str, default: float | None = None, *, allow_none: bool = False) -> float | None:
+    def num(
+        self, key: str, default: float | None = None, *, allow_none: bool = False
+    ) -> float | None:
         v = self.obj.get(key, default)
-        if v is None and (allow_none or default is None and key not in self.obj and allow_none):
+        if v is None and (allow_none or (default is None and key not in self.obj and allow_none)):
             return None
         if v is None and allow_none:
             return None
@@ -121,9 +123,13 @@ def load_scenario(directory: Path) -> Scenario:
         try:
             validate_zone_geometry(z.get("geometry"), z.get("radius_m"), field="geometry")
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, source=source, field=f"zones[{i}] ({zid}).{exc.field}") from exc
+            raise InvalidInput(
+                exc.message, source=source, field=f"zones[{i}] ({zid}).{exc.field}"
+            ) from exc
         radius = z.get("radius_m")
-        zones[zid] = Zone(zid, str(z.get("name", zid)), z["geometry"], float(radius) if radius else None)
+        zones[zid] = Zone(
+            zid, str(z.get("name", zid)), z["geometry"], float(radius) if radius else None
+        )
     persons: dict[PersonId, Person] = {}
     for i, p in enumerate(top.list("persons")):
         f = _Fields(p, f"persons[{i}]", source)
@@ -139,7 +145,9 @@ def load_scenario(directory: Path) -> Scenario:
             raise f.fail("kind", f"unknown device kind {kind!r}")
         person = PersonId(f.str("person"))
         if person not in persons:
-            raise UnknownReference(f"no person {person!r}", source=source, field=f"devices[{i}].person")
+            raise UnknownReference(
+                f"no person {person!r}", source=source, field=f"devices[{i}].person"
+            )
         home = d.get("zone")
         if home is not None and home not in zones:
             raise UnknownReference(f"no zone {home!r}", source=source, field=f"devices[{i}].zone")
@@ -158,12 +166,18 @@ def load_scenario(directory: Path) -> Scenario:
         f = _Fields(o, f"orders[{i}]", source)
         person = PersonId(f.str("person"))
         if person not in persons:
-            raise UnknownReference(f"no person {person!r}", source=source, field=f"orders[{i}].person")
+            raise UnknownReference(
+                f"no person {person!r}", source=source, field=f"orders[{i}].person"
+            )
         rules = []
         for j, r in enumerate(f.list("rules")):
             rules.append(_rule(_Fields(r, f"orders[{i}].rules[{j}]", source), zones, persons, tz))
             if rules[-1].id in seen_rules:
-                raise InvalidInput(f"duplicate rule id {rules[-1].id!r}", source=source, field=f"orders[{i}].rules[{j}].id")
+                raise InvalidInput(
+                    f"duplicate rule id {rules[-1].id!r}",
+                    source=source,
+                    field=f"orders[{i}].rules[{j}].id",
+                )
             seen_rules.add(rules[-1].id)
         orders.append(Order(OrderId(str(o.get("id", f"order-{i}"))), person, tuple(rules)))
     caseload = Caseload(
@@ -178,16 +192,24 @@ def load_scenario(directory: Path) -> Scenario:
     return Scenario(caseload, top.instant("start"), top.instant("end"), directory, raw)
 
 
-def _rule(f: _Fields, zones: dict[ZoneId, Zone], persons: dict[PersonId, Person], tz: ZoneInfo) -> Rule:
+def _rule(
+    f: _Fields, zones: dict[ZoneId, Zone], persons: dict[PersonId, Person], tz: ZoneInfo
+) -> Rule:
     kind = f.str("type")
     if kind not in RuleType.__members__.values():
         raise f.fail("type", f"unknown rule type {kind!r} (exclusion, inclusion, proximity)")
-    schedule = _schedule(f.obj["schedule"], f"{f.where}.schedule", f.source, tz) if f.obj.get("schedule") else None
+    schedule = (
+        _schedule(f.obj["schedule"], f"{f.where}.schedule", f.source, tz)
+        if f.obj.get("schedule")
+        else None
+    )
     rid = RuleId(f.str("id"))
     if kind == RuleType.PROXIMITY:
         other = PersonId(f.str("person"))
         if other not in persons:
-            raise UnknownReference(f"no person {other!r}", source=f.source, field=f"{f.where}.person")
+            raise UnknownReference(
+                f"no person {other!r}", source=f.source, field=f"{f.where}.person"
+            )
         distance = f.num("distance_m")
         if distance is None or distance <= 0:
             raise f.fail("distance_m", "must be a positive number of metres")
@@ -262,7 +284,9 @@ def read_arrivals(path: Path, stats: ArrivalStats | None = None) -> Iterator[Rec
 _EVENTS = {k.value: k for k in EventKind}
 
 
-def parse_arrival(text: str, *, source: str = "", line: int | None = None, received: bool = True) -> Record:
+def parse_arrival(
+    text: str, *, source: str = "", line: int | None = None, received: bool = True
+) -> Record:
     """One record in the native JSON shape (FORMAT.md)."""
     try:
         obj = json.loads(text)
@@ -299,7 +323,12 @@ def record_from_json(
         v = obj.get(key)
         if v is None:
             return None
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or not math.isfinite(v)
+            or not lo <= v <= hi
+        ):
             raise fail(key, f"expected a number in {lo:g}..{hi:g}, got {v!r}")
         return float(v)
 

@@ -64,7 +64,9 @@ def validate_zone_geometry(geometry: Any, radius_m: Any = None, field: str = "ge
         polygons = [coords]
     elif kind == "MultiPolygon":
         if not isinstance(coords, list) or not coords:
-            raise InvalidInput("a MultiPolygon needs at least one polygon", field=f"{field}.coordinates")
+            raise InvalidInput(
+                "a MultiPolygon needs at least one polygon", field=f"{field}.coordinates"
+            )
         polygons = coords
     else:
         raise InvalidInput(
