@@ -250,9 +250,10 @@ class Engine:
     ) -> None:
         t = r.time_s
         if t <= st.last_time_s:
-            self.counters["duplicate" if t == st.last_time_s else "stale"] += 1
+            self.counters["duplicate" if t in st.recent_times else "stale"] += 1
             return
         st.last_time_s = t
+        st.recent_times.append(t)
         self.counters["positions"] += 1
         if info.health and r.battery_pct is not None:
             self._battery(st, dev, info, t, r.battery_pct, effects)

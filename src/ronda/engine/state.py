@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from ronda.engine.episodes import Episode
 from ronda.tracking.records import Position
 
 NEG_INF = float("-inf")
+RECENT_TIMES = 64
 
 
 @dataclass(slots=True)
@@ -26,6 +28,9 @@ class DeviceState:
     last_received_s: float = NEG_INF
     last_arrival_s: float = NEG_INF  # processing clock at the last upload (reordering)
     last_time_s: float = NEG_INF  # event time of the last processed position
+    # event times of the last few processed positions, to tell a retransmission
+    # (a duplicate) from a record that merely arrived too late (stale)
+    recent_times: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_TIMES))
     pending: list[Position] = field(default_factory=list)
     last_fix: Fix | None = None
     rejected: list[Fix] = field(default_factory=list)  # consecutive implausible fixes

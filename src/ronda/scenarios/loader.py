@@ -10,7 +10,7 @@ import gzip
 import json
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -267,18 +267,27 @@ def _open_text(path: Path) -> TextIO:
     return path.open(encoding="utf-8")
 
 
-def read_arrivals(path: Path, stats: ArrivalStats | None = None) -> Iterator[Record]:
-    """Records of an arrivals file, in file order; malformed lines counted in `stats`."""
+def read_arrivals(
+    path: Path, stats: ArrivalStats | None = None, known_devices: Container[str] | None = None
+) -> Iterator[Record]:
+    """Records of an arrivals file, in file order. Malformed lines, and lines of
+    devices not in `known_devices`, are counted in `stats` and skipped."""
     stats = stats if stats is not None else ArrivalStats()
     with _open_text(path) as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                yield parse_arrival(line, source=str(path), line=n)
-                stats.read += 1
+                rec = parse_arrival(line, source=str(path), line=n)
+                if known_devices is not None and rec.device not in known_devices:
+                    raise UnknownReference(
+                        f"unknown device {rec.device!r}", source=str(path), line=n, field="device"
+                    )
             except InvalidInput as exc:
                 stats.skip(exc)
+                continue
+            stats.read += 1
+            yield rec
 
 
 _EVENTS = {k.value: k for k in EventKind}

@@ -1,0 +1,119 @@
+"""`ronda` command line."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ronda.engine.snapshot import snapshot
+from ronda.errors import RondaError
+from ronda.scenarios.loader import load_scenario
+from ronda.scenarios.replay import replay as run_replay
+from ronda.types import to_iso
+
+app = typer.Typer(help="Ronda: open electronic monitoring.", no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+@app.callback()
+def root() -> None:
+    """Ronda: open electronic monitoring."""
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample-city"
+
+
+def _count_lines(path: Path) -> int | None:
+    """Lines of a plain arrivals file, for the progress bar (None for gzip: we
+    would have to decompress it twice)."""
+    if path.suffix == ".gz":
+        return None
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+@app.command()
+def replay(
+    scenario_dir: Annotated[Path, typer.Argument(help="Folder with scenario.json and arrivals.jsonl[.gz]")] = SAMPLE,
+    alerts: Annotated[Path | None, typer.Option("--alerts", help="Write alerts here (JSON Lines)")] = None,
+    state: Annotated[Path | None, typer.Option("--state", help="Write the engine's final state here (JSON)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+) -> None:
+    """Replay a scenario through the engine: records in arrival order, the clock
+    following `received`; write the alerts and print a summary."""
+    try:
+        scenario = load_scenario(scenario_dir)
+        arrivals = scenario.arrivals_path()
+        total = _count_lines(arrivals)
+        with Progress(
+            TextColumn("[bold]replay[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=quiet,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(scenario.caseload.name, total=total)
+            result = run_replay(scenario, progress=lambda n: progress.update(task, completed=n))
+    except RondaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if alerts is not None:
+        alerts.parent.mkdir(parents=True, exist_ok=True)
+        with alerts.open("w", encoding="utf-8") as fh:
+            for ep in result.episodes:
+                fh.write(json.dumps(ep.to_alert()) + "\n")
+    if state is not None:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps(snapshot(result.engine), indent=1), encoding="utf-8")
+    _summary(result, scenario.caseload.name, alerts)
+
+
+def _summary(result: object, name: str, alerts: Path | None) -> None:
+    from ronda.scenarios.replay import ReplayResult
+
+    assert isinstance(result, ReplayResult)
+    by_type = Counter(ep.type for ep in result.episodes)
+    still_open = Counter(ep.type for ep in result.episodes if ep.end_s is None)
+    table = Table(title=f"Alerts for {name}", show_lines=False)
+    table.add_column("type")
+    table.add_column("alerts", justify="right")
+    table.add_column("still open", justify="right")
+    for kind, n in sorted(by_type.items()):
+        table.add_row(kind, str(n), str(still_open.get(kind, 0)))
+    table.add_row("[bold]all[/]", f"[bold]{sum(by_type.values())}[/]", str(sum(still_open.values())))
+    console.print(table)
+    for ep in result.episodes[:8]:
+        who = ep.rule or ep.device
+        end = to_iso(ep.end_s) if ep.end_s is not None else "open"
+        console.print(f"  {ep.type:<11} {ep.person or '':<6} {who:<22} {to_iso(ep.start_s)} → {end}")
+    if len(result.episodes) > 8:
+        console.print(f"  … and {len(result.episodes) - 8} more" + (f" in {alerts}" if alerts else ""))
+    c = result.engine.counters
+    skipped = sum(result.arrivals.skipped.values())
+    console.print(
+        f"records {c['records']:,}: positions {c['positions']:,}, events {c['events']:,}; "
+        f"dropped: duplicates {c['duplicate']:,}, stale {c['stale']:,}, spikes {c['spike']:,}; "
+        f"malformed lines skipped {skipped:,}; unknown devices {sum(result.unknown_devices.values()):,}"
+    )
+    for line in result.arrivals.first_errors[:5]:
+        err.print(f"[yellow]skipped:[/] {line}")
+    if result.unknown_devices:
+        names = ", ".join(sorted(result.unknown_devices)[:5])
+        err.print(f"[yellow]unknown devices:[/] {names}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
