@@ -122,11 +122,11 @@ def build_city(persons: int, interval_s: float, seed: int = 1) -> City:
     pool = [polygon_zone(f"x{i:03}", blob(rng, x, y, r)) for i, ((x, y), r) in enumerate(zip(pool_xy, pool_r))]  # fmt: skip
     dist, angle = 7_000 * np.sqrt(rng.uniform(0, 1, n)), rng.uniform(0, 2 * np.pi, n)
     home_xy = np.column_stack([dist * np.cos(angle), dist * np.sin(angle)])
-    # each person's exclusions: the two nearest pool polygons that do not cover home
+    # each person's exclusions: the two nearest pool polygons at least 1 km from home
     gap = np.hypot(*(home_xy[:, None, :] - pool_xy[None, :, :]).transpose(2, 0, 1)) - pool_r
-    nearest = np.argsort(np.where(gap > 150, gap, np.inf), axis=1)[:, :2]
+    nearest = np.argsort(np.where(gap > 1_000, gap, np.inf), axis=1)[:, :2]
     protected_of = rng.choice(n, n_prot, replace=False)
-    prot_home = home_xy[protected_of] + rng.uniform(-2_500, 2_500, (n_prot, 2))
+    prot_home = home_xy[protected_of] + rng.uniform(-4_000, 4_000, (n_prot, 2))
 
     curfew = (WeeklyWindow(frozenset(range(7)), dt.time(22), dt.time(6)),)
     people: dict[PersonId, Person] = {}
@@ -163,7 +163,7 @@ def build_city(persons: int, interval_s: float, seed: int = 1) -> City:
         caseload=caseload,
         devices=[DeviceId(f"tag{i}") for i in range(n)] + [DeviceId(f"phone{j}") for j in range(n_prot)],  # fmt: skip
         home=np.vstack([home_xy, prot_home]),
-        out_scale_m=rng.uniform(300, 900, walkers),
+        out_scale_m=rng.uniform(200, 600, walkers),
         leave_h=rng.uniform(7, 9.5, walkers),
         back_h=np.where(breakers, 23.5, rng.uniform(18, 21.5, walkers)),
         phones=n_prot,

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ronda.config import Settings
 from ronda.engine.snapshot import snapshot
 from ronda.errors import RondaError
 from ronda.scenarios.loader import load_scenario
@@ -49,6 +50,7 @@ def replay(
     """Replay a scenario through the engine: records in arrival order, the clock
     following `received`; write the alerts and print a summary."""
     try:
+        settings = Settings.from_env()
         scenario = load_scenario(scenario_dir)
         arrivals = scenario.arrivals_path()
         total = _count_lines(arrivals)
@@ -62,7 +64,7 @@ def replay(
             transient=True,
         ) as progress:
             task = progress.add_task(scenario.caseload.name, total=total)
-            result = run_replay(scenario, progress=lambda n: progress.update(task, completed=n))
+            result = run_replay(scenario, settings.engine, progress=lambda n: progress.update(task, completed=n))
     except RondaError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
