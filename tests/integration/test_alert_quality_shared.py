@@ -27,7 +27,9 @@ RULE_TYPES = ("exclusion", "inclusion", "proximity")
 def score(scenario: Path, alerts: Path) -> dict:
     proc = subprocess.run(
         [sys.executable, str(SCORER), str(scenario), str(alerts), "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])["engine"]
 
@@ -37,7 +39,9 @@ def score(scenario: Path, alerts: Path) -> dict:
 def test_alert_quality(name: str, tmp_path: Path) -> None:
     scenario = SHARED / "scenarios" / name
     if not (scenario / "scenario.json").exists() or not SCORER.exists():
-        pytest.skip(f"../shared/scenarios/{name} or ../shared/tools/score.py not present (not part of a user's clone)")
+        pytest.skip(
+            f"../shared/scenarios/{name} or ../shared/tools/score.py not present (not part of a user's clone)"
+        )
     result = replay(load_scenario(scenario))
     alerts = tmp_path / "alerts.jsonl"
     alerts.write_text("".join(json.dumps(e.to_alert()) + "\n" for e in result.episodes))

@@ -23,6 +23,7 @@ app = typer.Typer(help="Ronda: open electronic monitoring.", no_args_is_help=Tru
 console = Console()
 err = Console(stderr=True)
 
+
 @app.callback()
 def root() -> None:
     """Ronda: open electronic monitoring."""
@@ -42,9 +43,13 @@ def _count_lines(path: Path) -> int | None:
 
 @app.command()
 def replay(
-    scenario_dir: Annotated[Path, typer.Argument(help="Folder with scenario.json and arrivals.jsonl[.gz]")] = SAMPLE,
+    scenario_dir: Annotated[
+        Path, typer.Argument(help="Folder with scenario.json and arrivals.jsonl[.gz]")
+    ] = SAMPLE,
     alerts: Annotated[Path | None, typer.Option("--alerts", help="Write alerts here (JSON Lines)")] = None,
-    state: Annotated[Path | None, typer.Option("--state", help="Write the engine's final state here (JSON)")] = None,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Write the engine's final state here (JSON)")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
 ) -> None:
     """Replay a scenario through the engine: records in arrival order, the clock
@@ -64,7 +69,9 @@ def replay(
             transient=True,
         ) as progress:
             task = progress.add_task(scenario.caseload.name, total=total)
-            result = run_replay(scenario, settings.engine, progress=lambda n: progress.update(task, completed=n))
+            result = run_replay(
+                scenario, settings.engine, progress=lambda n: progress.update(task, completed=n)
+            )
     except RondaError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc

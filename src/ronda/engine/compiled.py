@@ -53,9 +53,7 @@ class CompiledCaseload:
     home_points: dict[DeviceId, tuple[float, float]] = field(default_factory=dict)
 
 
-def compile_caseload(
-    caseload: Caseload, projection: LocalProjection | None = None
-) -> CompiledCaseload:
+def compile_caseload(caseload: Caseload, projection: LocalProjection | None = None) -> CompiledCaseload:
     if projection is None:
         coords = [c for z in caseload.zones.values() for c in zone_lonlats(z)]
         projection = LocalProjection.around([c[0] for c in coords], [c[1] for c in coords])
@@ -65,8 +63,8 @@ def compile_caseload(
 
     devices: dict[DeviceId, DeviceInfo] = {}
     for d in caseload.devices.values():
-        person = caseload.persons.get(d.person) if d.person else None
-        monitored = person is not None and person.role == PersonRole.MONITORED
+        owner = caseload.persons.get(d.person) if d.person else None
+        monitored = owner is not None and owner.role == PersonRole.MONITORED
         devices[d.id] = DeviceInfo(
             person=d.person,
             kind=d.kind,

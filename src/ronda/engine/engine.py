@@ -66,9 +66,7 @@ class Engine:
         self._contact(record.device, info, st, record.received_s, effects)
         if isinstance(record, Position):
             if not st.pending:
-                self._release.append(
-                    (self._now_or(record.received_s) + self.p.reorder_hold_s, record.device)
-                )
+                self._release.append((self._now_or(record.received_s) + self.p.reorder_hold_s, record.device))
             st.pending.append(record)
             st.last_arrival_s = self._now_or(record.received_s)
         elif isinstance(record, DeviceEvent):
@@ -150,9 +148,7 @@ class Engine:
 
     # --------------------------------------------------------------- events
 
-    def _event(
-        self, ev: DeviceEvent, info: DeviceInfo, st: DeviceState, effects: list[Effect]
-    ) -> None:
+    def _event(self, ev: DeviceEvent, info: DeviceInfo, st: DeviceState, effects: list[Effect]) -> None:
         self.counters["events"] += 1
         kind = ev.kind
         if kind in (EventKind.TAG_PRESENT, EventKind.TAG_ABSENT):
@@ -265,9 +261,7 @@ class Engine:
             self._close_health(st, HealthType.NO_FIX, t, effects)
         st.last_valid_s = t
         st.nofix_since_s = None
-        acc = max(
-            r.accuracy_m if r.accuracy_m is not None else _DEFAULT_ACCURACY_M, self.p.min_accuracy_m
-        )
+        acc = max(r.accuracy_m if r.accuracy_m is not None else _DEFAULT_ACCURACY_M, self.p.min_accuracy_m)
         fix = Fix(t, x, y, acc, r.speed_mps or 0.0)
         previous = st.last_fix
         if not self._plausible(st, fix):
@@ -302,9 +296,7 @@ class Engine:
             dist = math.hypot(other.x - x, other.y - y)
             sigma = math.hypot(acc, other.accuracy_m)
             first, last = min(t, other.time_s), max(t, other.time_s)
-            drift = (
-                max(other.speed_mps, p.pair_speed_mps) * gap
-            )  # how far the other may have moved since
+            drift = max(other.speed_mps, p.pair_speed_mps) * gap  # how far the other may have moved since
             self._evidence(
                 link.rule,
                 first,
@@ -326,9 +318,7 @@ class Engine:
             return
         x, y = home
         shapes = self.c.zone_shapes[person]
-        depths = self.c.index.depth_m(
-            shapes, np.full(len(shapes), x), np.full(len(shapes), y)
-        ).tolist()
+        depths = self.c.index.depth_m(shapes, np.full(len(shapes), x), np.full(len(shapes), y)).tolist()
         signs = self.c.zone_sign[person]
         for i, rule_id in enumerate(rules):
             self._evidence(
@@ -425,9 +415,7 @@ class Engine:
                 active, until = sched.state_at(t)
                 if not active:
                     if rs.episode is not None:
-                        self._close_rule(
-                            rule_id, rs, max(rs.active_until_s, rs.episode.start_s), effects
-                        )
+                        self._close_rule(rule_id, rs, max(rs.active_until_s, rs.episode.start_s), effects)
                     rs.viol_run = rs.comp_run = 0
                     rs.active_until_s = NEG_INF
                     return
@@ -460,15 +448,11 @@ class Engine:
                     rs.comp_first_s = t
                 rs.comp_run += 1
                 settled = rs.comp_run >= p.close_fixes and t - rs.comp_first_s >= p.close_min_span_s
-                clear_exit = (
-                    corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m
-                )
+                clear_exit = corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m
                 if settled or clear_exit or (conclusive and viol_m < -unc_m):
                     self._close_rule(rule_id, rs, rs.comp_first_s, effects)
 
-    def _open_rule(
-        self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]
-    ) -> None:
+    def _open_rule(self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]) -> None:
         rule = self.c.rules[rule_id]
         ep = Episode(
             type=rule.type.value,
@@ -483,9 +467,7 @@ class Engine:
             heapq.heappush(self._bounds, (rs.active_until_s, rule_id))
         effects.append(EpisodeOpened(ep))
 
-    def _close_rule(
-        self, rule_id: RuleId, rs: RuleState, end_s: float, effects: list[Effect]
-    ) -> None:
+    def _close_rule(self, rule_id: RuleId, rs: RuleState, end_s: float, effects: list[Effect]) -> None:
         ep = rs.episode
         assert ep is not None
         ep.end_s = max(end_s, ep.start_s)
@@ -558,15 +540,11 @@ class Engine:
         raised_s: float,
         effects: list[Effect],
     ) -> None:
-        ep = Episode(
-            type=kind.value, person=info.person, start_s=start_s, raised_s=raised_s, device=dev
-        )
+        ep = Episode(type=kind.value, person=info.person, start_s=start_s, raised_s=raised_s, device=dev)
         st.health[kind] = ep
         effects.append(EpisodeOpened(ep))
 
-    def _close_health(
-        self, st: DeviceState, kind: HealthType, end_s: float, effects: list[Effect]
-    ) -> None:
+    def _close_health(self, st: DeviceState, kind: HealthType, end_s: float, effects: list[Effect]) -> None:
         ep = st.health.pop(kind)
         ep.end_s = max(end_s, ep.start_s)
         effects.append(EpisodeClosed(ep))

@@ -64,15 +64,13 @@ class _Fields:
     def fail(self, key: str, message: str) -> InvalidInput:
         return InvalidInput(message, source=self.source, field=self._name(key))
 
-    def str(self, key: str, default: str | None = None) -> str:
+    def text(self, key: str, default: str | None = None) -> str:
         v = self.obj.get(key, default)
         if not isinstance(v, str) or not v:
             raise self.fail(key, "expected a non-empty string")
         return v
 
-    def num(
-        self, key: str, default: float | None = None, *, allow_none: bool = False
-    ) -> float | None:
+    def number(self, key: str, default: float | None = None, *, allow_none: bool = False) -> float | None:
         v = self.obj.get(key, default)
         if v is None and (allow_none or (default is None and key not in self.obj and allow_none)):
             return None
@@ -82,14 +80,14 @@ class _Fields:
             raise self.fail(key, f"expected a number, got {v!r}")
         return float(v)
 
-    def list(self, key: str) -> list[Any]:
+    def items(self, key: str) -> list[Any]:
         v = self.obj.get(key, [])
         if not isinstance(v, list):
             raise self.fail(key, "expected a list")
         return v
 
     def instant(self, key: str) -> float:
-        v = self.str(key)
+        v = self.text(key)
         try:
             return from_iso(v)
         except ValueError as exc:
@@ -106,71 +104,63 @@ def load_scenario(directory: Path) -> Scenario:
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not JSON: {exc.msg}", source=source, line=exc.lineno) from exc
     top = _Fields(raw, "", source)
-    tz_name = top.str("timezone")
+    tz_name = top.text("timezone")
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise top.fail("timezone", f"unknown time zone {tz_name!r}") from exc
     policy_f = _Fields(raw.get("policy", {}), "policy", source)
     policy = HealthPolicy(
-        low_battery_pct=policy_f.num("low_battery_percent", 15.0) or 0.0,
-        no_fix_timeout_s=policy_f.num("no_fix_timeout_s", 900.0) or 0.0,
+        low_battery_pct=policy_f.number("low_battery_percent", 15.0) or 0.0,
+        no_fix_timeout_s=policy_f.number("no_fix_timeout_s", 900.0) or 0.0,
     )
     zones: dict[ZoneId, Zone] = {}
-    for i, z in enumerate(top.list("zones")):
+    for i, z in enumerate(top.items("zones")):
         f = _Fields(z, f"zones[{i}]", source)
-        zid = ZoneId(f.str("id"))
+        zid = ZoneId(f.text("id"))
         try:
             validate_zone_geometry(z.get("geometry"), z.get("radius_m"), field="geometry")
         except InvalidInput as exc:
-            raise InvalidInput(
-                exc.message, source=source, field=f"zones[{i}] ({zid}).{exc.field}"
-            ) from exc
+            raise InvalidInput(exc.message, source=source, field=f"zones[{i}] ({zid}).{exc.field}") from exc
         radius = z.get("radius_m")
-        zones[zid] = Zone(
-            zid, str(z.get("name", zid)), z["geometry"], float(radius) if radius else None
-        )
+        zones[zid] = Zone(zid, str(z.get("name", zid)), z["geometry"], float(radius) if radius else None)
     persons: dict[PersonId, Person] = {}
-    for i, p in enumerate(top.list("persons")):
+    for i, p in enumerate(top.items("persons")):
         f = _Fields(p, f"persons[{i}]", source)
-        role = f.str("role")
+        role = f.text("role")
         if role not in PersonRole.__members__.values():
             raise f.fail("role", f"unknown role {role!r} (monitored or protected)")
-        persons[PersonId(f.str("id"))] = Person(PersonId(f.str("id")), PersonRole(role))
+        persons[PersonId(f.text("id"))] = Person(PersonId(f.text("id")), PersonRole(role))
     devices: dict[DeviceId, Device] = {}
-    for i, d in enumerate(top.list("devices")):
+    for i, d in enumerate(top.items("devices")):
         f = _Fields(d, f"devices[{i}]", source)
-        kind = f.str("kind")
+        kind = f.text("kind")
         if kind not in DeviceKind.__members__.values():
             raise f.fail("kind", f"unknown device kind {kind!r}")
-        person = PersonId(f.str("person"))
+        person = PersonId(f.text("person"))
         if person not in persons:
-            raise UnknownReference(
-                f"no person {person!r}", source=source, field=f"devices[{i}].person"
-            )
+            raise UnknownReference(f"no person {person!r}", source=source, field=f"devices[{i}].person")
         home = d.get("zone")
         if home is not None and home not in zones:
             raise UnknownReference(f"no zone {home!r}", source=source, field=f"devices[{i}].zone")
-        dev_id = DeviceId(f.str("id"))
+        dev_id = DeviceId(f.text("id"))
         devices[dev_id] = Device(
             id=dev_id,
             kind=DeviceKind(kind),
             person=person,
-            report_interval_s=f.num("report_interval_s", allow_none=True),
-            comms_timeout_s=f.num("comms_timeout_s", allow_none=True),
+            report_interval_s=f.number("report_interval_s", allow_none=True),
+            comms_timeout_s=f.number("comms_timeout_s", allow_none=True),
             home_zone=ZoneId(home) if home else None,
         )
     orders = []
     seen_rules: set[str] = set()
-    for i, o in enumerate(top.list("orders")):
+    for i, o in enumerate(top.items("orders")):
         f = _Fields(o, f"orders[{i}]", source)
-        person = PersonId(f.str("person"))
+        person = PersonId(f.text("person"))
         if person not in persons:
-            raise UnknownReference(
-                f"no person {person!r}", source=source, field=f"orders[{i}].person"
-            )
+            raise UnknownReference(f"no person {person!r}", source=source, field=f"orders[{i}].person")
         rules = []
-        for j, r in enumerate(f.list("rules")):
+        for j, r in enumerate(f.items("rules")):
             rules.append(_rule(_Fields(r, f"orders[{i}].rules[{j}]", source), zones, persons, tz))
             if rules[-1].id in seen_rules:
                 raise InvalidInput(
@@ -192,29 +182,23 @@ def load_scenario(directory: Path) -> Scenario:
     return Scenario(caseload, top.instant("start"), top.instant("end"), directory, raw)
 
 
-def _rule(
-    f: _Fields, zones: dict[ZoneId, Zone], persons: dict[PersonId, Person], tz: ZoneInfo
-) -> Rule:
-    kind = f.str("type")
+def _rule(f: _Fields, zones: dict[ZoneId, Zone], persons: dict[PersonId, Person], tz: ZoneInfo) -> Rule:
+    kind = f.text("type")
     if kind not in RuleType.__members__.values():
         raise f.fail("type", f"unknown rule type {kind!r} (exclusion, inclusion, proximity)")
     schedule = (
-        _schedule(f.obj["schedule"], f"{f.where}.schedule", f.source, tz)
-        if f.obj.get("schedule")
-        else None
+        _schedule(f.obj["schedule"], f"{f.where}.schedule", f.source, tz) if f.obj.get("schedule") else None
     )
-    rid = RuleId(f.str("id"))
+    rid = RuleId(f.text("id"))
     if kind == RuleType.PROXIMITY:
-        other = PersonId(f.str("person"))
+        other = PersonId(f.text("person"))
         if other not in persons:
-            raise UnknownReference(
-                f"no person {other!r}", source=f.source, field=f"{f.where}.person"
-            )
-        distance = f.num("distance_m")
+            raise UnknownReference(f"no person {other!r}", source=f.source, field=f"{f.where}.person")
+        distance = f.number("distance_m")
         if distance is None or distance <= 0:
             raise f.fail("distance_m", "must be a positive number of metres")
         return Rule(rid, RuleType.PROXIMITY, schedule, protected_person=other, distance_m=distance)
-    zone = ZoneId(f.str("zone"))
+    zone = ZoneId(f.text("zone"))
     if zone not in zones:
         raise UnknownReference(f"no zone {zone!r}", source=f.source, field=f"{f.where}.zone")
     return Rule(rid, RuleType(kind), schedule, zone=zone)
@@ -225,22 +209,22 @@ def _schedule(raw: Any, where: str, source: str, tz: ZoneInfo) -> Schedule:
     weekly = None
     if "weekly" in raw:
         windows = []
-        for i, w in enumerate(f.list("weekly")):
+        for i, w in enumerate(f.items("weekly")):
             wf = _Fields(w, f"{where}.weekly[{i}]", source)
             try:
-                days = parse_days(wf.list("days"))
+                days = parse_days(wf.items("days"))
             except ValueError as exc:
                 raise wf.fail("days", str(exc)) from exc
             times = []
             for key in ("start", "end"):
                 try:
-                    times.append(parse_clock(wf.str(key)))
+                    times.append(parse_clock(wf.text(key)))
                 except ValueError as exc:
                     raise wf.fail(key, str(exc)) from exc
             windows.append(WeeklyWindow(days, times[0], times[1]))
         weekly = tuple(windows)
     exceptions = []
-    for i, e in enumerate(f.list("exceptions")):
+    for i, e in enumerate(f.items("exceptions")):
         ef = _Fields(e, f"{where}.exceptions[{i}]", source)
         a, b = ef.instant("start"), ef.instant("end")
         if b <= a:
@@ -293,9 +277,7 @@ def read_arrivals(
 _EVENTS = {k.value: k for k in EventKind}
 
 
-def parse_arrival(
-    text: str, *, source: str = "", line: int | None = None, received: bool = True
-) -> Record:
+def parse_arrival(text: str, *, source: str = "", line: int | None = None, received: bool = True) -> Record:
     """One record in the native JSON shape (FORMAT.md)."""
     try:
         obj = json.loads(text)
@@ -332,12 +314,7 @@ def record_from_json(
         v = obj.get(key)
         if v is None:
             return None
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, int | float)
-            or not math.isfinite(v)
-            or not lo <= v <= hi
-        ):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
             raise fail(key, f"expected a number in {lo:g}..{hi:g}, got {v!r}")
         return float(v)
 

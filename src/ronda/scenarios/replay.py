@@ -36,9 +36,7 @@ def replay(
     )
     closed: list[Episode] = []
     unknown: dict[str, int] = {}
-    n = 0
-    for rec in source:
-        n += 1
+    for n, rec in enumerate(source, start=1):
         if rec.device not in engine.c.devices:
             unknown[rec.device] = unknown.get(rec.device, 0) + 1
         for eff in engine.advance(rec.received_s):

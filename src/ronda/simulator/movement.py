@@ -86,7 +86,7 @@ class PathBuilder:
 
     def travel_s(self, to: XY) -> float:
         d = abs(to[0] - self.anchor[0]) + abs(to[1] - self.anchor[1])
-        return d / (1.4 if d < WALK_MAX_M else 9.0) + 60.0
+        return d / (1.2 if d < WALK_MAX_M else 6.0) + 60.0
 
     def go(self, to: XY, indoor: bool) -> None:
         """Leave now for `to` (via one corner, as streets go)."""

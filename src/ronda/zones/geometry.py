@@ -56,17 +56,13 @@ def validate_zone_geometry(geometry: Any, radius_m: Any = None, field: str = "ge
             or isinstance(radius_m, bool)
             or not 0 < radius_m <= MAX_RADIUS_M
         ):
-            raise InvalidInput(
-                f"a circle needs radius_m between 0 and {MAX_RADIUS_M:.0f}", field="radius_m"
-            )
+            raise InvalidInput(f"a circle needs radius_m between 0 and {MAX_RADIUS_M:.0f}", field="radius_m")
         return
     if kind == "Polygon":
         polygons = [coords]
     elif kind == "MultiPolygon":
         if not isinstance(coords, list) or not coords:
-            raise InvalidInput(
-                "a MultiPolygon needs at least one polygon", field=f"{field}.coordinates"
-            )
+            raise InvalidInput("a MultiPolygon needs at least one polygon", field=f"{field}.coordinates")
         polygons = coords
     else:
         raise InvalidInput(
@@ -105,7 +101,7 @@ class ZoneShape:
         assert self.polygon is not None and self.boundary is not None
         dist = shapely.distance(self.boundary, shapely.points(x, y))
         inside = shapely.contains_xy(self.polygon, x, y)
-        return np.where(inside, dist, -dist)
+        return np.asarray(np.where(inside, dist, -dist), dtype=float)
 
 
 def project_zone(zone: Zone, projection: LocalProjection) -> ZoneShape:

@@ -29,12 +29,8 @@ class ZoneIndex:
         self.cy = np.array([s.centre_xy[1] if s.centre_xy else 0.0 for s in self.shapes], float)
         self.radius = np.array([s.radius_m for s in self.shapes], float)
         empty = shapely.Point(0, 0)
-        self.polygons = np.array(
-            [s.polygon if s.polygon is not None else empty for s in self.shapes]
-        )
-        self.boundaries = np.array(
-            [s.boundary if s.boundary is not None else empty for s in self.shapes]
-        )
+        self.polygons = np.array([s.polygon if s.polygon is not None else empty for s in self.shapes])
+        self.boundaries = np.array([s.boundary if s.boundary is not None else empty for s in self.shapes])
         if n == 0:
             self.polygons = np.empty(0, object)
             self.boundaries = np.empty(0, object)

@@ -21,7 +21,7 @@ class Zone:
 
     @property
     def is_circle(self) -> bool:
-        return self.geometry["type"] == "Point"
+        return bool(self.geometry["type"] == "Point")
 
     def to_geojson(self) -> GeoJSON:
         """A GeoJSON Feature; a circle keeps its centre as a Point and its radius."""

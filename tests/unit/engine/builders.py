@@ -95,8 +95,12 @@ def fix(
     )
 
 
-def nofix(t: float, *, dev: str = "t1", received: float | None = None, battery: float | None = 90.0) -> Position:
-    return Position(DeviceId(dev), t, received if received is not None else t + 2, battery_pct=battery, valid=False)
+def nofix(
+    t: float, *, dev: str = "t1", received: float | None = None, battery: float | None = 90.0
+) -> Position:
+    return Position(
+        DeviceId(dev), t, received if received is not None else t + 2, battery_pct=battery, valid=False
+    )
 
 
 def event(t: float, kind: EventKind, *, dev: str = "t1", received: float | None = None) -> DeviceEvent:

@@ -26,18 +26,46 @@ def walk(t0: float, points: list[tuple[float, float]], every_s: float = 60.0, **
 # Each row: fixes (x, y, accuracy, speed) one a minute, and whether an exclusion
 # alert on the park (x 1000..1400, y 0..400) must be raised.
 HYSTERESIS = [
-    ("drift along the edge, inside by less than the accuracy",
-     [(1000 + d, 200, 25.0, 0.0) for d in (10, -15, 20, 5, -10, 18, 12, -5, 15, 8)], False),
-    ("standing outside, noisy", [(980 + d, 200, 30.0, 0.0) for d in (-20, 10, -5, 15, -25, 0, 5, -10)], False),
-    ("one deep spike, standing still", [(900, 200, 8, 0), (900, 200, 8, 0), (1300, 200, 5, 0), (900, 200, 8, 0), (900, 200, 8, 0)], False),
-    ("two shallow fixes then out", [(950, 200, 10, 0), (1030, 200, 10, 0), (1040, 200, 10, 0), (950, 200, 10, 0), (950, 200, 10, 0)], False),
-    ("walks in and stays", [(900, 200, 8, 1.4), (985, 200, 8, 1.4), (1070, 200, 8, 1.4), (1150, 200, 8, 1.4), (1200, 200, 8, 0), (1200, 200, 8, 0)], True),
+    (
+        "drift along the edge, inside by less than the accuracy",
+        [(1000 + d, 200, 25.0, 0.0) for d in (10, -15, 20, 5, -10, 18, 12, -5, 15, 8)],
+        False,
+    ),
+    (
+        "standing outside, noisy",
+        [(980 + d, 200, 30.0, 0.0) for d in (-20, 10, -5, 15, -25, 0, 5, -10)],
+        False,
+    ),
+    (
+        "one deep spike, standing still",
+        [(900, 200, 8, 0), (900, 200, 8, 0), (1300, 200, 5, 0), (900, 200, 8, 0), (900, 200, 8, 0)],
+        False,
+    ),
+    (
+        "two shallow fixes then out",
+        [(950, 200, 10, 0), (1030, 200, 10, 0), (1040, 200, 10, 0), (950, 200, 10, 0), (950, 200, 10, 0)],
+        False,
+    ),
+    (
+        "walks in and stays",
+        [
+            (900, 200, 8, 1.4),
+            (985, 200, 8, 1.4),
+            (1070, 200, 8, 1.4),
+            (1150, 200, 8, 1.4),
+            (1200, 200, 8, 0),
+            (1200, 200, 8, 0),
+        ],
+        True,
+    ),
     ("enters slowly with poor accuracy and stays", [(1000 + 25 * i, 200, 20, 0.4) for i in range(8)], True),
 ]
 
 
 @pytest.mark.parametrize(("label", "points", "alert"), HYSTERESIS, ids=[r[0] for r in HYSTERESIS])
-def test_exclusion_hysteresis(label: str, points: list[tuple[float, float, float, float]], alert: bool) -> None:
+def test_exclusion_hysteresis(
+    label: str, points: list[tuple[float, float, float, float]], alert: bool
+) -> None:
     run = Run.new()
     for i, (x, y, acc, speed) in enumerate(points):
         run.send(fix(T0 + 60 * i, x, y, acc=acc, speed=speed))
@@ -93,11 +121,15 @@ def test_biased_run_of_a_few_minutes_does_not_split_an_episode() -> None:
 
 # ---------------------------------------------------------------- ordering
 
+
 def test_batch_received_shuffled_is_processed_in_event_time_order() -> None:
     run = Run.new()
     times = [T0 + 60 * i for i in range(5)]
     xs = [1200, 1200, 1200, 1200, 1200]
-    batch = [fix(t, x, 200, received=T0 + 301 + (i * 7) % 4) for i, (t, x) in enumerate(zip(times, xs, strict=True))]
+    batch = [
+        fix(t, x, 200, received=T0 + 301 + (i * 7) % 4)
+        for i, (t, x) in enumerate(zip(times, xs, strict=True))
+    ]
     batch.reverse()
     run.send(*batch)
     quiet_at = max(r.received_s for r in batch) + HOLD
@@ -135,6 +167,7 @@ def test_late_burst_revealing_a_violation_starts_at_event_time_and_is_raised_on_
 
 # ------------------------------------------------------------------- timers
 
+
 def test_comms_loss_fires_on_the_clock_without_any_record_from_the_device() -> None:
     run = Run.new()
     run.send(fix(T0, 0, 0, received=T0 + 1))
@@ -168,6 +201,7 @@ def test_curfew_episode_closes_when_the_curfew_ends_even_without_fixes() -> None
 
 
 # ------------------------------------------------------------------ health
+
 
 def test_tamper_opens_at_once_and_closes_when_restored() -> None:
     run = Run.new()
@@ -214,6 +248,7 @@ def test_no_fix_is_not_raised_for_a_coverage_gap_whose_fixes_arrive_late() -> No
 
 # -------------------------------------------------------------- home unit
 
+
 def test_home_unit_presence_outweighs_indoor_gps_drift_during_curfew() -> None:
     run = Run.new()
     night = from_iso("2026-06-01T20:30:00Z")
@@ -241,6 +276,7 @@ def test_curfew_broken_when_unit_reports_absent_and_gps_agrees() -> None:
 
 # -------------------------------------------------------------- proximity
 
+
 def test_proximity_between_two_moving_devices() -> None:
     run = Run.new()
     for i in range(10):
@@ -266,6 +302,7 @@ def test_no_proximity_alert_from_fixes_too_far_apart_in_time() -> None:
 
 
 # ----------------------------------------------------------- determinism
+
 
 def _scripted() -> list:
     recs = []

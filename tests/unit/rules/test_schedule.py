@@ -13,8 +13,12 @@ from ronda.types import from_iso
 EVERY_DAY = frozenset(range(7))
 
 
-def curfew(tz: str, start: str = "22:00", end: str = "06:00", exceptions: tuple[Interval, ...] = ()) -> Schedule:
-    return Schedule(ZoneInfo(tz), (WeeklyWindow(EVERY_DAY, parse_clock(start), parse_clock(end)),), exceptions)
+def curfew(
+    tz: str, start: str = "22:00", end: str = "06:00", exceptions: tuple[Interval, ...] = ()
+) -> Schedule:
+    return Schedule(
+        ZoneInfo(tz), (WeeklyWindow(EVERY_DAY, parse_clock(start), parse_clock(end)),), exceptions
+    )
 
 
 # (zone, instant UTC, active?) - each row says what a curfew 22:00-06:00 local must do.

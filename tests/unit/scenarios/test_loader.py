@@ -22,18 +22,43 @@ BASE: dict[str, Any] = {
     "end": "2026-10-24T02:00:00Z",
     "policy": {"low_battery_percent": 15, "no_fix_timeout_s": 900},
     "zones": [
-        {"id": "z1", "name": "square", "geometry": {"type": "Polygon", "coordinates": [[[-9.2, 38.7], [-9.1, 38.7], [-9.1, 38.8], [-9.2, 38.8], [-9.2, 38.7]]]}},
-        {"id": "z2", "name": "home", "geometry": {"type": "Point", "coordinates": [-9.15, 38.75]}, "radius_m": 100.0},
+        {
+            "id": "z1",
+            "name": "square",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-9.2, 38.7], [-9.1, 38.7], [-9.1, 38.8], [-9.2, 38.8], [-9.2, 38.7]]],
+            },
+        },
+        {
+            "id": "z2",
+            "name": "home",
+            "geometry": {"type": "Point", "coordinates": [-9.15, 38.75]},
+            "radius_m": 100.0,
+        },
     ],
     "persons": [{"id": "p1", "role": "monitored"}],
-    "devices": [{"id": "tag-1", "kind": "gps_tag", "person": "p1", "report_interval_s": 60, "comms_timeout_s": 900}],
-    "orders": [{"id": "o1", "person": "p1", "rules": [
-        {"id": "r1", "type": "exclusion", "zone": "z1", "schedule": {"weekly": [{"days": ["mo"], "start": "08:00", "end": "18:00"}]}},
-        {"id": "r2", "type": "inclusion", "zone": "z2"},
-    ]}],
+    "devices": [
+        {"id": "tag-1", "kind": "gps_tag", "person": "p1", "report_interval_s": 60, "comms_timeout_s": 900}
+    ],
+    "orders": [
+        {
+            "id": "o1",
+            "person": "p1",
+            "rules": [
+                {
+                    "id": "r1",
+                    "type": "exclusion",
+                    "zone": "z1",
+                    "schedule": {"weekly": [{"days": ["mo"], "start": "08:00", "end": "18:00"}]},
+                },
+                {"id": "r2", "type": "inclusion", "zone": "z2"},
+            ],
+        }
+    ],
 }
 
-GOOD_LINE = '{"received":"2026-10-24T00:01:02Z","device":"tag-1","time":"2026-10-24T00:01:00Z","lat":38.75,"lon":-9.15,"accuracy":10,"speed":0,"battery":90}'
+GOOD_LINE = '{"received":"2026-10-24T00:01:02Z","device":"tag-1","time":"2026-10-24T00:01:00Z","lat":38.75,"lon":-9.15,"accuracy":10,"speed":0,"battery":90}'  # noqa: E501
 
 
 def write(tmp_path: Path, scenario: dict[str, Any], lines: list[str] | None = None) -> Path:
@@ -61,17 +86,34 @@ def broken(path: str, value: Any) -> dict[str, Any]:
     ("path", "value", "field", "message"),
     [
         ("timezone", "Mars/Olympus", "timezone", "unknown time zone"),
-        ("zones/1/geometry", {"type": "Point", "coordinates": [-9.15, 95.0]}, "zones[1] (z2).geometry.coordinates", "latitude 95"),
-        ("zones/0/geometry", {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}, "zones[0] (z1).geometry", "Self-intersection"),
+        (
+            "zones/1/geometry",
+            {"type": "Point", "coordinates": [-9.15, 95.0]},
+            "zones[1] (z2).geometry.coordinates",
+            "latitude 95",
+        ),
+        (
+            "zones/0/geometry",
+            {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]},
+            "zones[0] (z1).geometry",
+            "Self-intersection",
+        ),
         ("devices/0/person", "ghost", "devices[0].person", "no person"),
         ("devices/0/kind", "anklet", "devices[0].kind", "unknown device kind"),
         ("orders/0/rules/0/zone", "z9", "orders[0].rules[0].zone", "no zone"),
         ("orders/0/rules/0/type", "curfew", "orders[0].rules[0].type", "unknown rule type"),
-        ("orders/0/rules/0/schedule", {"weekly": [{"days": ["mo"], "start": "8h", "end": "18:00"}]}, "orders[0].rules[0].schedule.weekly[0].start", "HH:MM"),
+        (
+            "orders/0/rules/0/schedule",
+            {"weekly": [{"days": ["mo"], "start": "8h", "end": "18:00"}]},
+            "orders[0].rules[0].schedule.weekly[0].start",
+            "HH:MM",
+        ),
         ("start", "yesterday", "start", "ISO 8601"),
     ],
 )
-def test_bad_setup_names_file_and_field(tmp_path: Path, path: str, value: Any, field: str, message: str) -> None:
+def test_bad_setup_names_file_and_field(
+    tmp_path: Path, path: str, value: Any, field: str, message: str
+) -> None:
     with pytest.raises(InvalidInput) as info:
         load_scenario(write(tmp_path, broken(path, value)))
     err = info.value
