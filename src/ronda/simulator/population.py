@@ -69,8 +69,9 @@ class RuleSpec:
 class Victim:
     id: str
     home: Place
-    home_zone: ZoneSpec
     work: Place
+    radius_m: float
+    home_zone: ZoneSpec | None = None
     path: Path | None = None
 
 
@@ -166,8 +167,7 @@ class Town:
             work = city.random_place(rng, "work", 300.0)
             city.avoid(_disc(work.xy, 700.0))
             radius = 300.0 if rng.uniform() < 0.5 else 500.0
-            victims[i] = Victim(f"v{i + 1}", home, ZoneSpec("", "", centre=home.xy), work)
-            victims[i].home_zone = radius  # type: ignore[assignment]
+            victims[i] = Victim(f"v{i + 1}", home, work, radius)
         self.pool = [city.random_place(rng, "other") for _ in range(max(6, 2 * n))]
         persons: list[Monitored] = []
         for i in range(n):
@@ -209,8 +209,7 @@ class Town:
         if (ensure_variety and i % 6 == 3) or rng.uniform() < 0.5:
             p.rules.append(RuleSpec(f"r-p{n}-region", "inclusion", city.limits))
         if victim is not None:
-            radius = float(victim.home_zone)  # type: ignore[arg-type]
-            victim.home_zone = self._zone(f"home of {victim.id}", victim.home, radius)
+            victim.home_zone = self._zone(f"home of {victim.id}", victim.home, victim.radius_m)
             p.rules.append(RuleSpec(f"r-p{n}-victim-home", "exclusion", victim.home_zone))
             p.rules.append(
                 RuleSpec(f"r-p{n}-proximity", "proximity", person=victim.id, distance_m=500.0)
@@ -295,12 +294,11 @@ class Town:
             b.wait_until(arrive - b.travel_s(home))
             b.go(home, True)
             if kind == Mischief.APPROVED_NIGHT:
-                out_t = self.local(d, cs) + rng.uniform(600, 1800)
-                back = out_t + rng.uniform(5400, 9000)
-                curfew.schedule.exceptions.append((out_t - 1800, back + 2400))
+                out_t = max(self.local(d, cs) + rng.uniform(600, 1800), b.t + 600)
                 b.wait_until(out_t)
                 b.visit(self._far_other(home).xy, True, rng.uniform(2400, 4000))
                 b.go(home, True)
+                curfew.schedule.exceptions.append((out_t - 1800, b.t + 1200))
         return b.finish(self.end_s)
 
     def _midday(self, b: PathBuilder, p: Monitored, kind: Mischief | None, d: int) -> bool:
