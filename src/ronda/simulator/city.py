@@ -102,9 +102,7 @@ class CityMap:
         p = Point(xy)
         return min((g.distance(p) for g in self._avoid), default=math.inf)
 
-    def random_place(
-        self, rng: np.random.Generator, kind: str, min_clear_m: float = 250.0
-    ) -> Place:
+    def random_place(self, rng: np.random.Generator, kind: str, min_clear_m: float = 250.0) -> Place:
         for _ in range(500):
             r = self.inner_radius_m * math.sqrt(rng.uniform(0.0, 1.0))
             a = rng.uniform(0, 2 * math.pi)
@@ -128,9 +126,10 @@ class CityMap:
             edge = max(pts, key=lambda p: p.distance(Point(c.x, c.y)))
             d = rng.uniform(90.0, 160.0)
             xy = (edge.x + d * math.cos(a), edge.y + d * math.sin(a))
-            if shape.distance(Point(xy)) >= 85.0 and self.limits.depth_m(
-                np.array([xy[0]]), np.array([xy[1]])
-            )[0] > 300:
+            if (
+                shape.distance(Point(xy)) >= 85.0
+                and self.limits.depth_m(np.array([xy[0]]), np.array([xy[1]]))[0] > 300
+            ):
                 return Place(xy, indoor=False, kind="other")
         return self.random_place(rng, "other")
 
@@ -166,8 +165,7 @@ def _star(rng: np.random.Generator, centre: XY, radius_m: float, n: int, wobble:
     angles = np.sort(rng.uniform(0, 2 * math.pi, n))
     radii = radius_m * (1.0 + wobble * rng.uniform(-1.0, 1.0, n))
     pts = [
-        (centre[0] + r * math.cos(a), centre[1] + r * math.sin(a))
-        for a, r in zip(angles, radii, strict=True)
+        (centre[0] + r * math.cos(a), centre[1] + r * math.sin(a)) for a, r in zip(angles, radii, strict=True)
     ]
     poly = Polygon(pts)
     if not poly.is_valid or poly.area < 1000:
@@ -188,7 +186,7 @@ def build_city(
             a = rng.uniform(0, 2 * math.pi)
             c = (r * math.cos(a), r * math.sin(a))
             if i % 3 == 2:
-                parts = []
+                parts: list[Polygon] = []
                 for _k in range(int(rng.integers(2, 4))):
                     off = (c[0] + rng.uniform(-900, 900), c[1] + rng.uniform(-900, 900))
                     part = _star(rng, off, rng.uniform(220, 380), 7, 0.2)

@@ -105,9 +105,7 @@ def _battery(
     base = float(rng.uniform(0.4, 0.8))
     heavy = sorted((t, kind) for kind, t in issues if kind in (Issue.LOW_BATTERY, Issue.FLAT_BATTERY))
     skip = [t for t, _ in heavy]
-    starts = sorted(
-        c for c in charge_starts if not any(s - 3600 < c < s + 86400 * 0.6 for s in skip)
-    )
+    starts = sorted(c for c in charge_starts if not any(s - 3600 < c < s + 86400 * 0.6 for s in skip))
     out = np.empty(len(mt))
     charge_until = -math.inf
     plug_at: float | None = None
@@ -164,7 +162,10 @@ def tag_records(
         elif kind == Issue.COVERAGE_LOSS:
             blackouts.append((t, t + float(rng.uniform(600, 2700))))
         elif kind == Issue.TAMPER:
-            events += [(math.floor(t), "strap_tamper"), (math.floor(t + rng.uniform(480, 2700)), "strap_restored")]
+            events += [
+                (math.floor(t), "strap_tamper"),
+                (math.floor(t + rng.uniform(480, 2700)), "strap_restored"),
+            ]
     times, lvl = times[on], lvl[on]
     fixes = observe(rng, path, times, noise_level, no_fix)
     mode = str(rng.choice(["immediate", "batch60", "batch300"], p=[0.3, 0.5, 0.2]))
@@ -174,8 +175,8 @@ def tag_records(
     out = _positions(proj, device, fixes, received, battery)
     ev_t = np.array([t for t, _ in events], float)
     ev_r = up.received(ev_t, urgent=True) if len(ev_t) else ev_t
-    for (t, kind), r in zip(events, ev_r, strict=True):
-        out.append(Arrival(float(r), device, t, 0, {"event": kind}))
+    for (t, name), r in zip(events, ev_r, strict=True):
+        out.append(Arrival(float(r), device, t, 0, {"event": name}))
     out = _duplicates(rng, out)
     keep = received <= end_s
     delivered = Delivered(times[keep], received[keep], fixes.good[keep])
@@ -281,6 +282,4 @@ def phone_records(
     battery = np.full(len(times), int(rng.integers(40, 100)), dtype=np.int64)
     out = _positions(proj, device, fixes, received, battery)
     keep = received <= end_s
-    return [a for a in out if a.received_s <= end_s], Delivered(
-        times[keep], received[keep], fixes.good[keep]
-    )
+    return [a for a in out if a.received_s <= end_s], Delivered(times[keep], received[keep], fixes.good[keep])

@@ -93,11 +93,7 @@ class PathBuilder:
         self.stays.append((self._stay_start, self.t, self.indoor))
         a = self.anchor
         d = abs(to[0] - a[0]) + abs(to[1] - a[1])
-        speed = (
-            float(self.rng.uniform(1.2, 1.6))
-            if d < WALK_MAX_M
-            else float(self.rng.uniform(6.0, 12.0))
-        )
+        speed = float(self.rng.uniform(1.2, 1.6)) if d < WALK_MAX_M else float(self.rng.uniform(6.0, 12.0))
         corner = (to[0], a[1]) if self.rng.uniform() < 0.5 else (a[0], to[1])
         d1 = math.hypot(corner[0] - a[0], corner[1] - a[1])
         d2 = math.hypot(to[0] - corner[0], to[1] - corner[1])

@@ -53,10 +53,10 @@ def observe(
         t0 = rng.uniform(times[0], times[-1])
         run = (times >= t0) & (times < t0 + rng.uniform(120.0, 480.0))
         mag = rng.uniform(30.0, 90.0) * noise_level
-        ang = rng.uniform(0, 2 * np.pi)
+        heading = float(rng.uniform(0, 2 * np.pi))
         k = int(run.sum())
-        x[run] = tx[run] + mag * np.cos(ang) + rng.normal(0, 3, k)
-        y[run] = ty[run] + mag * np.sin(ang) + rng.normal(0, 3, k)
+        x[run] = tx[run] + mag * np.cos(heading) + rng.normal(0, 3, k)
+        y[run] = ty[run] + mag * np.sin(heading) + rng.normal(0, 3, k)
         acc[run] = rng.uniform(8.0, 20.0, k)
         biased |= run
 

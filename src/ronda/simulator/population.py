@@ -155,9 +155,7 @@ class Town:
         self, n: int, violation_rate: float, ensure_variety: bool
     ) -> tuple[list[Monitored], list[Victim]]:
         rng, city = self.rng, self.city
-        wants_victim = [
-            (ensure_variety and i % 6 in (2, 5)) or rng.uniform() < 0.3 for i in range(n)
-        ]
+        wants_victim = [(ensure_variety and i % 6 in (2, 5)) or rng.uniform() < 0.3 for i in range(n)]
         victims: dict[int, Victim] = {}
         for i in range(n):
             if not wants_victim[i]:
@@ -200,20 +198,14 @@ class Town:
         p.rules.append(RuleSpec(f"r-p{n}-curfew", "inclusion", home_zone, schedule=ScheduleSpec(curfew)))
         for z in rng.choice(len(city.restricted), min(2, len(city.restricted)), replace=False):
             zone = city.restricted[int(z)]
-            sch = (
-                ScheduleSpec([Window(WEEKDAYS, "07:00", "19:00")])
-                if rng.uniform() < 0.5
-                else None
-            )
+            sch = ScheduleSpec([Window(WEEKDAYS, "07:00", "19:00")]) if rng.uniform() < 0.5 else None
             p.rules.append(RuleSpec(f"r-p{n}-{zone.id}", "exclusion", zone, schedule=sch))
         if (ensure_variety and i % 6 == 3) or rng.uniform() < 0.5:
             p.rules.append(RuleSpec(f"r-p{n}-region", "inclusion", city.limits))
         if victim is not None:
             victim.home_zone = self._zone(f"home of {victim.id}", victim.home, victim.radius_m)
             p.rules.append(RuleSpec(f"r-p{n}-victim-home", "exclusion", victim.home_zone))
-            p.rules.append(
-                RuleSpec(f"r-p{n}-proximity", "proximity", person=victim.id, distance_m=500.0)
-            )
+            p.rules.append(RuleSpec(f"r-p{n}-proximity", "proximity", person=victim.id, distance_m=500.0))
         for d in range(self.days):
             kinds = self._eligible(p)
             if ensure_variety and d == 0 and FORCED[i % len(FORCED)] in kinds:
