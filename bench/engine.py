@@ -34,10 +34,13 @@ schedules or health, so it does less work than the engine. It runs on the first
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import gc
 import math
 import os
 import platform
+import pstats
 import resource
 import time
 from collections.abc import Iterator
@@ -76,9 +79,18 @@ CURFEW_BREAKERS = 0.05
 INVALID_SHARE = 0.01  # reports without a fix
 
 FIX = np.dtype(
-    [("dev", "i4"), ("t", "f8"), ("recv", "f8"), ("lat", "f8"), ("lon", "f8"),
-     ("acc", "f8"), ("speed", "f8"), ("batt", "f8"), ("valid", "?")]
-)  # fmt: skip
+    [
+        ("dev", "i4"),
+        ("t", "f8"),
+        ("recv", "f8"),
+        ("lat", "f8"),
+        ("lon", "f8"),
+        ("acc", "f8"),
+        ("speed", "f8"),
+        ("batt", "f8"),
+        ("valid", "?"),
+    ]
+)
 
 
 def to_lonlat(x: Floats, y: Floats) -> tuple[Floats, Floats]:
@@ -119,7 +131,10 @@ def build_city(persons: int, interval_s: float, seed: int = 1) -> City:
     city = polygon_zone("city", blob(rng, 0, 0, 11_000))
     pool_xy = rng.uniform(-1, 1, (POOL, 2)) * 7_000
     pool_r = rng.uniform(150, 350, POOL)
-    pool = [polygon_zone(f"x{i:03}", blob(rng, x, y, r)) for i, ((x, y), r) in enumerate(zip(pool_xy, pool_r))]  # fmt: skip
+    pool = [
+        polygon_zone(f"x{i:03}", blob(rng, x, y, r))
+        for i, ((x, y), r) in enumerate(zip(pool_xy, pool_r, strict=True))
+    ]
     dist, angle = 7_000 * np.sqrt(rng.uniform(0, 1, n)), rng.uniform(0, 2 * np.pi, n)
     home_xy = np.column_stack([dist * np.cos(angle), dist * np.sin(angle)])
     # each person's exclusions: the two nearest pool polygons at least 1 km from home
@@ -152,7 +167,8 @@ def build_city(persons: int, interval_s: float, seed: int = 1) -> City:
             vid, phone = PersonId(f"v{j}"), DeviceId(f"phone{j}")
             people[vid] = Person(vid, PersonRole.PROTECTED)
             devices[phone] = Device(phone, DeviceKind.PHONE, vid, interval_s / 2)
-            rules.append(Rule(RuleId(f"r{i}-near"), RuleType.PROXIMITY, protected_person=vid, distance_m=500.0))  # fmt: skip
+            near = Rule(RuleId(f"r{i}-near"), RuleType.PROXIMITY, None, None, vid, 500.0)
+            rules.append(near)
             partner[tag], partner[phone] = (phone, 500.0), (tag, 500.0)
         orders.append(Order(OrderId(f"o{i}"), pid, tuple(rules)))
     caseload = Caseload(TZ, zones, people, devices, tuple(orders), name="bench")
@@ -161,7 +177,7 @@ def build_city(persons: int, interval_s: float, seed: int = 1) -> City:
     breakers = rng.uniform(0, 1, walkers) < CURFEW_BREAKERS
     return City(
         caseload=caseload,
-        devices=[DeviceId(f"tag{i}") for i in range(n)] + [DeviceId(f"phone{j}") for j in range(n_prot)],  # fmt: skip
+        devices=[DeviceId(f"tag{i}") for i in range(n)] + [DeviceId(f"phone{j}") for j in range(n_prot)],
         home=np.vstack([home_xy, prot_home]),
         out_scale_m=rng.uniform(200, 600, walkers),
         leave_h=rng.uniform(7, 9.5, walkers),
@@ -179,13 +195,13 @@ def fixes(city: City, interval_s: float, seed: int = 2) -> Iterator[np.ndarray]:
     offset = np.zeros((w, 2))
     phase = rng.uniform(0, interval_s / 2, w)
     drain = rng.uniform(0.5, 3.0, w) / 3600  # battery % per second
-    local0 = START_S + (dt.datetime.fromtimestamp(START_S, TZ).utcoffset() or dt.timedelta()).total_seconds()  # fmt: skip
+    utc_offset = dt.datetime.fromtimestamp(START_S, TZ).utcoffset() or dt.timedelta()
     step_s = interval_s / 2
     t = START_S
     while True:
         parts = []
         for sub in (0, 1):
-            hour = ((local0 - START_S + t) % 86_400) / 3600
+            hour = ((t + utc_offset.total_seconds()) % 86_400) / 3600
             out = (hour >= city.leave_h) & (hour < city.back_h)
             tau = np.where(out, 1_800.0, 120.0)
             scale = np.where(out, city.out_scale_m, 10.0)
@@ -199,7 +215,8 @@ def fixes(city: City, interval_s: float, seed: int = 2) -> Iterator[np.ndarray]:
             f["t"] = t + step_s * sub + phase[who]
             f["recv"] = f["t"] + rng.uniform(1, 8, len(who))
             f["acc"] = rng.uniform(4, 30, len(who))
-            x, y = (city.home[who] + offset[who] + rng.standard_normal((len(who), 2)) * f["acc"][:, None] / 2).T  # fmt: skip
+            noise = rng.standard_normal((len(who), 2)) * f["acc"][:, None] / 2
+            x, y = (city.home[who] + offset[who] + noise).T
             f["lon"], f["lat"] = to_lonlat(x, y)
             f["speed"] = speed[who] * rng.uniform(0.8, 1.2, len(who))
             f["batt"] = np.maximum(100 - drain[who] * (t - START_S), 20.0)
@@ -222,33 +239,47 @@ def minutes(city: City, interval_s: float) -> Iterator[tuple[float, list[Positio
         pending = pending[pending["recv"] >= end]
         now = now[np.argsort(now["recv"], kind="stable")]
         devs = city.devices
-        yield end, [
-            Position(devs[d], t, rc, la, lo, ac, sp, b)
-            if v
-            else Position(devs[d], t, rc, battery_pct=b, valid=False)
-            for d, t, rc, la, lo, ac, sp, b, v in now.tolist()
-        ]
+        yield (
+            end,
+            [
+                Position(devs[d], t, rc, la, lo, ac, sp, b)
+                if v
+                else Position(devs[d], t, rc, battery_pct=b, valid=False)
+                for d, t, rc, la, lo, ac, sp, b, v in now.tolist()
+            ],
+        )
         end += CHUNK_S
 
 
-def run_engine(city: City, interval_s: float, hours: float) -> tuple[int, float, int, int]:
+def _nothing() -> None:
+    pass
+
+
+def run_engine(
+    city: City, interval_s: float, hours: float, profile: cProfile.Profile | None = None
+) -> tuple[int, float, int, int]:
     """Records, seconds spent in the engine, episodes opened, peak RSS growth (KiB)."""
     engine = Engine(compile_caseload(city.caseload))
+    on, off = (profile.enable, profile.disable) if profile else (_nothing, _nothing)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     records, spent, opened = 0, 0.0, 0
     chunks = minutes(city, interval_s)
     for _ in range(int(hours * 3600 / CHUNK_S)):
         end, batch = next(chunks)
         feed = engine.feed
+        on()
         t0 = time.perf_counter()
         effects = [e for r in batch for e in feed(r)]
         effects += engine.advance(end)
         spent += time.perf_counter() - t0
+        off()
         records += len(batch)
         opened += sum(isinstance(e, EpisodeOpened) for e in effects)
+    on()
     t0 = time.perf_counter()
     effects = engine.flush()
     spent += time.perf_counter() - t0
+    off()
     opened += sum(isinstance(e, EpisodeOpened) for e in effects)
     rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     return records, spent, opened, rss_growth
@@ -261,16 +292,19 @@ def run_naive(city: City, interval_s: float, limit: int) -> tuple[int, float]:
         if z.is_circle:  # a 100 m circle as a 64-gon in lon/lat
             lon, lat = z.geometry["coordinates"]
             a = np.linspace(0, 2 * np.pi, 64)
-            r = z.radius_m or 0.0
-            g = shapely.Polygon(np.column_stack([lon + r * np.cos(a) / M_PER_DEG_LON, lat + r * np.sin(a) / M_PER_DEG_LAT]))  # fmt: skip
+            radius_m = z.radius_m or 0.0
+            g = shapely.Polygon(
+                np.column_stack(
+                    [lon + radius_m * np.cos(a) / M_PER_DEG_LON, lat + radius_m * np.sin(a) / M_PER_DEG_LAT]
+                )
+            )
         else:
             g = shapely.geometry.shape(z.geometry)
         shapely.prepare(g)
         geoms[zid] = g
     tag_of = {d.person: d.id for d in city.caseload.devices.values()}
     zones_of = {
-        tag_of[o.person]: [geoms[r.zone] for r in o.rules if r.zone is not None]
-        for o in city.caseload.orders
+        tag_of[o.person]: [geoms[r.zone] for r in o.rules if r.zone is not None] for o in city.caseload.orders
     }
     batch: list[Position] = []
     for _, chunk in minutes(city, interval_s):
@@ -306,17 +340,33 @@ def cpu_model() -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--persons", type=int, default=10_000, help="monitored persons")
     ap.add_argument("--hours", type=float, default=6.0, help="simulated hours (24 = a day)")
     ap.add_argument("--interval-s", type=float, default=60.0, help="tag reporting interval")
     ap.add_argument("--naive-records", type=int, default=200_000, help="records for the baseline")
+    ap.add_argument(
+        "--gc",
+        choices=("on", "freeze", "off"),
+        default="on",
+        help="Python's cyclic GC during the run: as is (default), gc.freeze() after setup, or disabled",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile feed/advance/flush only (slows them) and print the top 25",
+    )
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     city = build_city(args.persons, args.interval_s)
     setup_s = time.perf_counter() - t0
-    records, spent, opened, rss_growth_kib = run_engine(city, args.interval_s, args.hours)
+    if args.gc == "freeze":
+        gc.freeze()  # objects alive now (the caseload) are never scanned again
+    elif args.gc == "off":
+        gc.disable()
+    profile = cProfile.Profile() if args.profile else None
+    records, spent, opened, rss_growth_kib = run_engine(city, args.interval_s, args.hours, profile)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     naive_n, naive_s = run_naive(city, args.interval_s, args.naive_records)
 
@@ -324,30 +374,45 @@ def main() -> None:
     per_day = records * 24 / args.hours
     rows = [
         ("monitored persons", f"{args.persons:,} (+{city.phones:,} protected with phones)"),
-        ("rules", f"{sum(len(o.rules) for o in city.caseload.orders):,}"
-                  f" in {len(city.caseload.zones):,} zones"),
+        (
+            "rules",
+            f"{sum(len(o.rules) for o in city.caseload.orders):,} in {len(city.caseload.zones):,} zones",
+        ),
         ("simulated", f"{args.hours:g} h from {dt.datetime.fromtimestamp(START_S, TZ):%Y-%m-%d %H:%M %Z}"),
         ("records through engine", f"{records:,}"),
         ("episodes opened", f"{opened:,}"),
         ("engine time", f"{spent:.1f} s"),
         ("engine records/s", f"{rate:,.0f}"),
-        ("engine peak memory", f"{peak_mib:,.0f} MiB peak RSS (+{rss_growth_kib / 1024:,.0f} MiB while the engine ran)"),
+        (
+            "engine peak memory",
+            f"{peak_mib:,.0f} MiB peak RSS of the process"
+            f" (+{rss_growth_kib / 1024:,.0f} MiB while the engine ran)",
+        ),
         ("naive records/s", f"{naive_rate:,.0f} (first {naive_n:,} records)"),
         ("speed-up", f"{rate / naive_rate:.2f}x"),
-        ("versions", f"python {platform.python_version()}, numpy {np.__version__},"
-                     f" shapely {shapely.__version__} (GEOS {shapely.geos_version_string}),"
-                     f" pyproj {pyproj.__version__}"),
+        (
+            "versions",
+            f"python {platform.python_version()}, numpy {np.__version__},"
+            f" shapely {shapely.__version__} (GEOS {shapely.geos_version_string}),"
+            f" pyproj {pyproj.__version__}",
+        ),
         ("CPU", f"{cpu_model()}, {os.cpu_count()} cores (engine runs on one)"),
+        ("garbage collector", args.gc + (", engine under cProfile" if profile else "")),
         ("setup (not timed)", f"{setup_s:.1f} s city"),
-    ]  # fmt: skip
+    ]
     if args.hours < 24:
-        rows.append((
-            "EXTRAPOLATED to 24 h",
-            f"~{per_day:,.0f} records, ~{per_day / rate:,.0f} s of engine time at the rate above",
-        ))  # fmt: skip
+        rows.append(
+            (
+                "EXTRAPOLATED to 24 h",
+                f"~{per_day:,.0f} records, ~{per_day / rate:,.0f} s of engine time at the rate above",
+            )
+        )
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+    if profile:
+        print()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":
