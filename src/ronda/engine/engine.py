@@ -26,28 +26,54 @@ from ronda.cases.models import DeviceKind
 from ronda.engine.compiled import CompiledCaseload, DeviceInfo
 from ronda.engine.episodes import Effect, Episode, EpisodeClosed, EpisodeOpened
 from ronda.engine.params import EngineParams
-from ronda.engine.state import NEG_INF, DeviceState, Fix, RuleState
+from ronda.engine.state import (
+    NAN,
+    NEG_INF,
+    Columns,
+    DeviceColumns,
+    DeviceState,
+    Fix,
+    PersonColumns,
+    RuleState,
+)
 from ronda.rules.models import HealthType, RuleType
 from ronda.tracking.records import DeviceEvent, EventKind, Position, Record, Sighting
 from ronda.types import DeviceId, EpochS, PersonId, RuleId
 
 HOME_UNIT_RANGE_M = 40.0  # an RF home unit hears the tag within about this distance
-_HISTORY = 8  # recent fixes kept per person, to pair the two sides of a proximity rule
 _DEFAULT_ACCURACY_M = 50.0  # a fix that states no accuracy is taken as a poor one
 
 
 class Engine:
-    def __init__(self, compiled: CompiledCaseload, params: EngineParams | None = None) -> None:
+    def __init__(
+        self, compiled: CompiledCaseload, params: EngineParams | None = None, *, vectorised: bool = True
+    ) -> None:
         self.c = compiled
         self.p = params or EngineParams()
+        assert compiled.tables is not None
+        self.tables = compiled.tables
+        self.vectorised = vectorised  # False: every fix takes the per-record path (a reference)
         self.now_s: EpochS = NEG_INF
-        self.devices: dict[DeviceId, DeviceState] = {}
+        self.columns = DeviceColumns(len(self.tables.dev_ids))
+        self.people = PersonColumns(len(self.tables.person_ids))
+        self.devices: dict[DeviceId, DeviceState] = {
+            d: DeviceState(self.columns, i) for i, d in enumerate(self.tables.dev_ids)
+        }
         self.rules: dict[RuleId, RuleState] = {r: RuleState() for r in compiled.rules}
-        self.history: dict[PersonId, deque[Fix]] = {}
+        self.rule_busy = np.zeros(len(self.tables.rule_ids), bool)  # rules not idle
+        n_rules = len(self.tables.rule_ids)
+        self._sched_active = np.zeros(n_rules, bool)  # schedule cache of the fast path
+        self._sched_from = np.full(n_rules, np.inf)
+        self._sched_until = np.full(n_rules, -np.inf)
         self.counters: Counter[str] = Counter()
         self._release: deque[tuple[float, DeviceId]] = deque()
+        self._pending_columns: list[Columns] = []
         self._comms: list[tuple[float, DeviceId]] = []
         self._bounds: list[tuple[float, RuleId]] = []
+
+    def device_number(self, device: DeviceId) -> int | None:
+        """The number `feed_columns` takes for a device (None if unknown)."""
+        return self.tables.dev_index.get(device)
 
     # ------------------------------------------------------------------ input
 
@@ -60,9 +86,7 @@ class Engine:
             return []
         self.counters["records"] += 1
         effects: list[Effect] = []
-        st = self.devices.get(record.device)
-        if st is None:
-            st = self.devices[record.device] = DeviceState()
+        st = self.devices[record.device]
         self._contact(record.device, info, st, record.received_s, effects)
         if isinstance(record, Position):
             if not st.pending:
@@ -77,6 +101,29 @@ class Engine:
 
     def _now_or(self, received_s: float) -> float:
         return self.now_s if self.now_s > NEG_INF else received_s
+
+    def feed_columns(self, cols: Columns) -> list[Effect]:
+        """Take many positions at once, as columns (device numbers from
+        `device_number`): the same as feeding each, in a few array operations."""
+        effects: list[Effect] = []
+        if len(cols) == 0:
+            return effects
+        self.counters["records"] += len(cols)
+        c = self.columns
+        np.maximum.at(c.last_received, cols.dev, cols.received_s)
+        touched = np.unique(cols.dev)
+        for i in touched[c.busy[touched]].tolist():  # open comms loss closes on contact
+            st = self.devices[self.tables.dev_ids[i]]
+            if HealthType.COMMS_LOSS in st.health:
+                first = float(cols.received_s[cols.dev == i].min())
+                self._close_health(st, HealthType.COMMS_LOSS, first, effects)
+        for i in touched[~c.queued_comms[touched]].tolist():
+            dev = self.tables.dev_ids[i]
+            if self.c.devices[dev].comms_timeout_s is not None:
+                self._queue_comms(dev, self.devices[dev])
+        c.last_arrival[touched] = self._now_or(float(cols.received_s.max()))
+        self._pending_columns.append(cols)
+        return effects
 
     def advance(self, now_s: EpochS) -> list[Effect]:
         """Move the clock: release quiet reorder buffers, fire due timers."""
@@ -95,19 +142,33 @@ class Engine:
                 self._release.append((ready_at, dev))  # more arrived meanwhile
             else:
                 due.append(dev)
-        if due:
-            self._process_positions(due, effects)
+        released = self._released_columns(now_s)
+        if due or released is not None:
+            self._process_positions(due, released, effects)
         self._fire_comms(now_s, effects)
         self._fire_schedule_bounds(now_s, effects)
         return effects
+
+    def _released_columns(self, now_s: float) -> Columns | None:
+        if not self._pending_columns:
+            return None
+        cols = Columns.concat(self._pending_columns)
+        ready = self.columns.last_arrival[cols.dev] + self.p.reorder_hold_s <= now_s
+        if ready.all():
+            self._pending_columns = []
+            return cols
+        self._pending_columns = [cols.take(np.flatnonzero(~ready))] if (~ready).any() else []
+        return cols.take(np.flatnonzero(ready)) if ready.any() else None
 
     def flush(self) -> list[Effect]:
         """Process everything still buffered (end of a replay)."""
         effects: list[Effect] = []
         due = [d for d, st in self.devices.items() if st.pending]
         self._release.clear()
-        if due:
-            self._process_positions(due, effects)
+        released = Columns.concat(self._pending_columns) if self._pending_columns else None
+        self._pending_columns = []
+        if due or released is not None:
+            self._process_positions(due, released, effects)
         return effects
 
     def open_episodes(self) -> list[Episode]:
@@ -131,18 +192,29 @@ class Engine:
         ep = st.health.get(HealthType.COMMS_LOSS)
         if ep is not None:
             self._close_health(st, HealthType.COMMS_LOSS, received_s, effects)
-        if info.comms_timeout_s is not None:
-            heapq.heappush(self._comms, (st.last_received_s + info.comms_timeout_s, dev))
+        if info.comms_timeout_s is not None and not st.queued_comms:
+            self._queue_comms(dev, st)
+
+    def _queue_comms(self, dev: DeviceId, st: DeviceState) -> None:
+        timeout = self.c.devices[dev].comms_timeout_s
+        assert timeout is not None
+        heapq.heappush(self._comms, (st.last_received_s + timeout, dev))
+        st.queued_comms = True
 
     def _fire_comms(self, now_s: float, effects: list[Effect]) -> None:
+        """One timer per device in the heap; a timer that finds a later contact
+        moves itself to the new due time."""
         heap = self._comms
         while heap and heap[0][0] < now_s:
-            due_s, dev = heapq.heappop(heap)
+            _, dev = heapq.heappop(heap)
             info = self.c.devices[dev]
             st = self.devices[dev]
             assert info.comms_timeout_s is not None
-            if st.last_received_s + info.comms_timeout_s != due_s:
-                continue  # superseded by a later contact
+            due_s = st.last_received_s + info.comms_timeout_s
+            if due_s >= now_s:
+                heapq.heappush(heap, (due_s, dev))
+                continue
+            st.queued_comms = False  # re-armed by the next contact
             if HealthType.COMMS_LOSS not in st.health:
                 self._open_health(st, dev, info, HealthType.COMMS_LOSS, due_s, now_s, effects)
 
@@ -181,57 +253,289 @@ class Engine:
 
     # ------------------------------------------------------------ positions
 
-    def _process_positions(self, devices: list[DeviceId], effects: list[Effect]) -> None:
-        batches: list[tuple[DeviceId, list[Position]]] = []
-        for dev in devices:
-            st = self.devices[dev]
-            recs = sorted(st.pending, key=lambda r: r.time_s)
-            st.pending = []
-            batches.append((dev, recs))
-        # Project every fix and measure it against its wearer's zones, all at once.
-        lons: list[float] = []
-        lats: list[float] = []
-        shape_parts: list[np.ndarray] = []
-        for dev, recs in batches:
-            person = self.c.devices[dev].person
-            shapes = self.c.zone_shapes.get(person) if person is not None else None
-            for r in recs:
-                if r.valid and r.lat is not None and r.lon is not None:
-                    lons.append(r.lon)
-                    lats.append(r.lat)
-                    if shapes is not None:
-                        shape_parts.append(shapes)
-                    else:
-                        shape_parts.append(_NO_SHAPES)
-        if lons:
-            xs, ys = self.c.projection.to_xy(lons, lats)
-            counts = np.fromiter((len(s) for s in shape_parts), np.int64, len(shape_parts))
-            shape_idx = np.concatenate(shape_parts) if shape_parts else _NO_SHAPES
-            depths = self.c.index.depth_m(shape_idx, np.repeat(xs, counts), np.repeat(ys, counts))
-            offsets = np.concatenate(([0], np.cumsum(counts)))
-            xs_l, ys_l, depth_l, off_l = xs.tolist(), ys.tolist(), depths.tolist(), offsets.tolist()
+    def _process_positions(
+        self, devices: list[DeviceId], released: Columns | None, effects: list[Effect]
+    ) -> None:
+        parts = [released] if released is not None else []
+        if devices:
+            recs = [r for dev in devices for r in self.devices[dev].pending]
+            for dev in devices:
+                self.devices[dev].pending = []
+            if not parts and len(recs) < _SMALL_BATCH:
+                # a few records: array set-up would cost more than it saves
+                self._process_records(recs, effects)
+                return
+            parts.append(_to_columns(recs, self.tables.dev_index))
+        cols = Columns.concat(parts) if len(parts) > 1 else parts[0]
+        if len(cols):
+            self._process_columns(cols, effects)
+
+    def _process_records(self, recs: list[Position], effects: list[Effect]) -> None:
+        """The per-record path for a small release: event-time order per
+        device, geometry for all its fixes in one call."""
+        # the order of the array path: the k-th record of every device in round k
+        recs.sort(key=lambda r: (r.device, r.time_s))
+        rank: dict[int, int] = {}
+        seen: dict[str, int] = {}
+        for r in recs:
+            rank[id(r)] = seen[r.device] = seen.get(r.device, -1) + 1
+        index = self.tables.dev_index
+        recs.sort(key=lambda r: (rank[id(r)], index[r.device]))
+        fixes = [r for r in recs if r.valid and r.lat is not None and r.lon is not None]
+        xy: dict[int, tuple[float, float, list[float]]] = {}
+        if fixes:
+            xs, ys = self.c.projection.to_xy([r.lon or 0.0 for r in fixes], [r.lat or 0.0 for r in fixes])
+            shapes = [self._shapes_of(r.device) for r in fixes]
+            counts = np.array([len(s) for s in shapes], np.int64)
+            depth = self.c.index.depth_m(np.concatenate(shapes), np.repeat(xs, counts), np.repeat(ys, counts))
+            ends = np.cumsum(counts).tolist()
+            depth_l, xs_l, ys_l = depth.tolist(), xs.tolist(), ys.tolist()
+            for k, r in enumerate(fixes):
+                xy[id(r)] = (xs_l[k], ys_l[k], depth_l[ends[k] - int(counts[k]) : ends[k]])
+        for r in recs:
+            info = self.c.devices[r.device]
+            got = xy.get(id(r))
+            if got is None:
+                self._position(r.device, info, self.devices[r.device], r, 0.0, 0.0, None, effects)
+            else:
+                self._position(r.device, info, self.devices[r.device], r, got[0], got[1], got[2], effects)
+
+    def _shapes_of(self, dev: DeviceId) -> np.ndarray:
+        person = self.c.devices[dev].person
+        shapes = self.c.zone_shapes.get(person) if person is not None else None
+        return shapes if shapes is not None else _NO_SHAPES
+
+    def _process_columns(self, cols: Columns, effects: list[Effect]) -> None:
+        """Released positions: sorted by device and event time, projected and
+        measured all at once, then processed in rounds (the k-th position of
+        every device in round k) so that each round is one array step per
+        device. Ordinary fixes are settled by array operations; the few that
+        may change an episode take the per-record path (`_position`)."""
+        cols = cols.take(np.lexsort((cols.time_s, cols.dev)))
+        n = len(cols)
+        first = np.ones(n, bool)
+        first[1:] = cols.dev[1:] != cols.dev[:-1]
+        starts = np.flatnonzero(first)
+        rank = np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
+        valid = cols.valid & ~np.isnan(cols.lat) & ~np.isnan(cols.lon)
+        x = np.full(n, NAN)
+        y = np.full(n, NAN)
+        if valid.any():
+            x[valid], y[valid] = self.c.projection.to_xy(cols.lon[valid], cols.lat[valid])
+        acc = np.where(np.isnan(cols.accuracy_m), _DEFAULT_ACCURACY_M, cols.accuracy_m)
+        acc = np.maximum(acc, self.p.min_accuracy_m)
+        speed = np.nan_to_num(cols.speed_mps, nan=0.0)
+        if rank.max() == 0:
+            rounds = [np.arange(n)]
         else:
-            xs_l = ys_l = depth_l = []
-            off_l = [0]
-        k = 0
-        for dev, recs in batches:
-            info = self.c.devices[dev]
-            st = self.devices[dev]
-            for r in recs:
-                if r.valid and r.lat is not None and r.lon is not None:
-                    self._position(
-                        dev,
-                        info,
-                        st,
-                        r,
-                        xs_l[k],
-                        ys_l[k],
-                        depth_l[off_l[k] : off_l[k + 1]],
-                        effects,
+            by_rank = np.argsort(rank, kind="stable")
+            rounds = np.split(by_rank, np.cumsum(np.bincount(rank))[:-1])
+        for rows in rounds:
+            self._round(cols, rows, valid, x, y, acc, speed, effects)
+
+    def _round(
+        self,
+        cols: Columns,
+        rows: np.ndarray,
+        valid_all: np.ndarray,
+        x_all: np.ndarray,
+        y_all: np.ndarray,
+        acc_all: np.ndarray,
+        speed_all: np.ndarray,
+        effects: list[Effect],
+    ) -> None:
+        """At most one position per device. `careful` marks those for the
+        per-record path; the rest change only last-fix bookkeeping."""
+        tb, dc, pc, p = self.tables, self.columns, self.people, self.p
+        policy = self.c.caseload.policy
+        d = cols.dev[rows]
+        t = cols.time_s[rows]
+        v = valid_all[rows]
+        x, y, acc, speed = x_all[rows], y_all[rows], acc_all[rows], speed_all[rows]
+        careful = ~(t > dc.last_time[d]) | dc.busy[d]  # stale, duplicate, or open health state
+        if not self.vectorised:
+            careful[:] = True
+        health = tb.dev_health[d]
+        with np.errstate(invalid="ignore"):
+            careful |= health & (cols.battery_pct[rows] <= policy.low_battery_pct)
+            # the no-fix clock on reports without a fix
+            lv = dc.last_valid[d]
+            ns = dc.nofix_since[d]
+            timeout = policy.no_fix_timeout_s
+            nofix_clock = ~v & health & tb.dev_gps[d] & ~np.isnan(lv)
+            ns_new = np.where(np.isnan(ns), np.where(t - lv > timeout / 3, t, lv), ns)
+            careful |= nofix_clock & (t - ns_new > timeout)
+            # plausibility against the last accepted fix
+            ft = dc.fix_t[d]
+            has_prev = v & ~np.isnan(ft)
+            dt = np.abs(t - ft)
+            jump = np.hypot(x - dc.fix_x[d], y - dc.fix_y[d]) - 2.0 * (dc.fix_acc[d] + acc)
+            still = (dc.fix_speed[d] <= p.still_speed_mps) & (speed <= p.still_speed_mps)
+            unreachable = (jump > 0) & (
+                (jump > p.max_speed_mps * dt) | (still & (jump > p.still_jump_m + p.still_speed_mps * dt))
+            )
+        careful |= has_prev & unreachable
+        # evidence for the wearer's rules
+        person = tb.dev_person[d]
+        locates = v & tb.dev_locates[d] & (person >= 0)
+        li = np.flatnonzero(locates)
+        if len(li):
+            lp = person[li]
+            if len(np.unique(lp)) < len(lp):  # two devices of one person: keep their order
+                dup = np.zeros(len(tb.person_ids), np.int64)
+                np.add.at(dup, lp, 1)
+                careful[li[dup[lp] > 1]] = True
+            cnt = tb.pair_count[lp]
+            total = int(cnt.sum())
+            if total:
+                pr = np.repeat(li, cnt)
+                base = np.repeat(tb.pair_start[lp] - (np.cumsum(cnt) - cnt), cnt)
+                off = base + np.arange(total)
+                rule = tb.pair_rule[off]
+                limit = p.accuracy_k * acc[pr] + p.margin_m
+                violating = self.c.index.beyond(tb.pair_shape[off], x[pr], y[pr], tb.pair_sign[off], limit)
+                active, unsure = self._schedules_at(rule, t[pr])
+                hot = (active & violating) | self.rule_busy[rule] | unsure
+                careful[pr[hot]] = True
+            lcnt = tb.link_count[lp]
+            ltotal = int(lcnt.sum())
+            if ltotal:
+                lr = np.repeat(li, lcnt)
+                loff = np.repeat(tb.link_start[lp] - (np.cumsum(lcnt) - lcnt), lcnt) + np.arange(ltotal)
+                other = tb.link_other[loff]
+                lrule = tb.link_rule[loff]
+                lt, lx, ly, lacc = t[lr], x[lr], y[lr], acc[lr]
+                with np.errstate(invalid="ignore"):
+                    gaps = np.abs(pc.t[other] - lt[:, None])
+                gaps = np.where(np.isnan(gaps), np.inf, gaps)
+                j = np.argmin(gaps, axis=1)
+                hot = self._near(
+                    tb.link_dist[loff],
+                    lt,
+                    lx,
+                    ly,
+                    lacc,
+                    pc.t[other, j],
+                    pc.x[other, j],
+                    pc.y[other, j],
+                    pc.acc[other, j],
+                    pc.speed[other, j],
+                )
+                # The other side reporting in this same round: in order, one of
+                # the two would be paired with the other's new fix. Weigh that too.
+                row_of = np.full(len(tb.person_ids), -1, np.int64)
+                row_of[lp] = li
+                both = row_of[other] >= 0
+                if both.any():
+                    o = row_of[other[both]]
+                    hot[both] |= careful[o] | self._near(
+                        tb.link_dist[loff][both],
+                        lt[both],
+                        lx[both],
+                        ly[both],
+                        lacc[both],
+                        t[o],
+                        x[o],
+                        y[o],
+                        acc[o],
+                        speed[o],
                     )
-                    k += 1
+                active, unsure = self._schedules_at(lrule, lt)
+                hot = (active & hot) | self.rule_busy[lrule] | unsure
+                careful[lr[hot]] = True
+                # both sides of a pairing the per-record path must see in order
+                partner = row_of[other]
+                careful[partner[hot & (partner >= 0)]] = True
+        # ordinary positions: bookkeeping only
+        ok = ~careful
+        if ok.any():
+            od, ot = d[ok], t[ok]
+            dc.last_time[od] = ot
+            slot = dc.recent_pos[od]
+            dc.recent[od, slot] = ot
+            dc.recent_pos[od] = (slot + 1) % dc.recent.shape[1]
+            self.counters["positions"] += int(ok.sum())
+            nf = ok & nofix_clock
+            dc.nofix_since[d[nf]] = ns_new[nf]
+            ov = ok & v
+            vd = d[ov]
+            dc.last_valid[vd] = t[ov]
+            dc.nofix_since[vd] = NAN
+            dc.fix_t[vd], dc.fix_x[vd], dc.fix_y[vd] = t[ov], x[ov], y[ov]
+            dc.fix_acc[vd], dc.fix_speed[vd] = acc[ov], speed[ov]
+            ol = ok & locates
+            if ol.any():
+                pp = person[ol]
+                slot = pc.pos[pp]
+                pc.t[pp, slot], pc.x[pp, slot], pc.y[pp, slot] = t[ol], x[ol], y[ol]
+                pc.acc[pp, slot], pc.speed[pp, slot] = acc[ol], speed[ol]
+                pc.pos[pp] = (slot + 1) % pc.t.shape[1]
+        # the rest, one by one
+        for row in np.flatnonzero(careful).tolist():
+            i = int(rows[row])
+            dev = tb.dev_ids[int(d[row])]
+            rec = _row_position(cols, i, dev)
+            depths = self._depths(int(person[row]), float(x[row]), float(y[row])) if v[row] else None
+            self._position(
+                dev,
+                self.c.devices[dev],
+                self.devices[dev],
+                rec,
+                float(x[row]),
+                float(y[row]),
+                depths,
+                effects,
+            )
+
+    def _near(
+        self,
+        limit_m: np.ndarray,
+        t: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        acc: np.ndarray,
+        ot: np.ndarray,
+        ox: np.ndarray,
+        oy: np.ndarray,
+        oacc: np.ndarray,
+        ospeed: np.ndarray,
+    ) -> np.ndarray:
+        """Would pairing these fixes be evidence of a proximity violation?
+        (The test of `_position`, over arrays; a missing other fix is not.)"""
+        p = self.p
+        with np.errstate(invalid="ignore"):
+            gap = np.abs(ot - t)
+            dist = np.hypot(ox - x, oy - y)
+            drift = np.maximum(ospeed, p.pair_speed_mps) * gap
+            unc = p.accuracy_k * np.hypot(acc, oacc) + p.margin_m + drift
+            return np.asarray((gap <= p.pair_max_age_s) & (limit_m - dist > unc))
+
+    def _schedules_at(self, rule: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each rule is active at each time, from a per-rule cache of the
+        current schedule stretch; `unsure` where a time falls outside it."""
+        outside = (t < self._sched_from[rule]) | (t >= self._sched_until[rule])
+        if outside.any():
+            t0 = float(t[outside].min())
+            for r in np.unique(rule[outside]).tolist():
+                sched = self.c.schedules[self.tables.rule_ids[r]]
+                if sched is None:
+                    self._sched_active[r], self._sched_from[r], self._sched_until[r] = True, -np.inf, np.inf
                 else:
-                    self._position(dev, info, st, r, 0.0, 0.0, None, effects)
+                    on, until = sched.state_at(t0)
+                    self._sched_active[r], self._sched_from[r], self._sched_until[r] = on, t0, until
+            outside = (t < self._sched_from[rule]) | (t >= self._sched_until[rule])
+        return self._sched_active[rule], outside
+
+    def _depths(self, person: int, x: float, y: float) -> list[float]:
+        if person < 0:
+            return []
+        pid = self.tables.person_ids[person]
+        shapes = self.c.zone_shapes.get(pid)
+        if shapes is None or not len(shapes):
+            return []
+        n = len(shapes)
+        depths: list[float] = self.c.index.depth_m(shapes, np.full(n, x), np.full(n, y)).tolist()
+        return depths
 
     def _position(
         self,
@@ -246,10 +550,9 @@ class Engine:
     ) -> None:
         t = r.time_s
         if t <= st.last_time_s:
-            self.counters["duplicate" if t in st.recent_times else "stale"] += 1
+            self.counters["duplicate" if st.seen_time(t) else "stale"] += 1
             return
         st.last_time_s = t
-        st.recent_times.append(t)
         self.counters["positions"] += 1
         if info.health and r.battery_pct is not None:
             self._battery(st, dev, info, t, r.battery_pct, effects)
@@ -272,10 +575,7 @@ class Engine:
         person = info.person
         if person is None or not info.locates:
             return
-        hist = self.history.get(person)
-        if hist is None:
-            hist = self.history[person] = deque(maxlen=_HISTORY)
-        hist.append(fix)
+        self.people.append(self.tables.person_index[person], fix)
         p = self.p
         rules = self.c.zone_rules.get(person, ())
         if rules:
@@ -333,10 +633,7 @@ class Engine:
             )
 
     def _nearest_fix(self, person: PersonId, t: float) -> Fix | None:
-        hist = self.history.get(person)
-        if not hist:
-            return None
-        return min(hist, key=lambda f: abs(f.time_s - t))
+        return self.people.nearest(self.tables.person_index[person], t)
 
     def _home_vouches(self, unit: DeviceId, t: float) -> bool:
         st = self.devices.get(unit)
@@ -348,11 +645,17 @@ class Engine:
         """Reject multipath spikes: jumps no wearer could make. Several rejected
         fixes that agree with each other mean the wearer did move (or the last
         accepted fix was the bad one): then believe them."""
+        ok = self._accept(st, fix)
+        st.refresh_busy()
+        return ok
+
+    def _accept(self, st: DeviceState, fix: Fix) -> bool:
         p = self.p
         last = st.last_fix
         if last is None or self._reachable(last, fix):
             st.last_fix = fix
-            st.rejected.clear()
+            if st.rejected:
+                st.rejected.clear()
             return True
         self.counters["spike"] += 1
         if st.rejected and not self._reachable(st.rejected[-1], fix):
@@ -387,6 +690,35 @@ class Engine:
     # ----------------------------------------------------------- hysteresis
 
     def _evidence(
+        self,
+        rule_id: RuleId,
+        first_s: float,
+        t: float,
+        viol_m: float,
+        sigma_m: float,
+        slack_m: float,
+        effects: list[Effect],
+        *,
+        conclusive: bool = False,
+        corroborated: bool = False,
+    ) -> None:
+        self._weigh(
+            rule_id,
+            first_s,
+            t,
+            viol_m,
+            sigma_m,
+            slack_m,
+            effects,
+            conclusive=conclusive,
+            corroborated=corroborated,
+        )
+        self._mark(rule_id)
+
+    def _mark(self, rule_id: RuleId) -> None:
+        self.rule_busy[self.tables.rule_index[rule_id]] = not self.rules[rule_id].idle
+
+    def _weigh(
         self,
         rule_id: RuleId,
         first_s: float,
@@ -474,6 +806,7 @@ class Engine:
         rs.episode = None
         rs.viol_run = rs.comp_run = 0
         rs.floor_s = ep.end_s
+        self._mark(rule_id)
         effects.append(EpisodeClosed(ep))
 
     def _fire_schedule_bounds(self, now_s: float, effects: list[Effect]) -> None:
@@ -542,15 +875,54 @@ class Engine:
     ) -> None:
         ep = Episode(type=kind.value, person=info.person, start_s=start_s, raised_s=raised_s, device=dev)
         st.health[kind] = ep
+        st.refresh_busy()
         effects.append(EpisodeOpened(ep))
 
     def _close_health(self, st: DeviceState, kind: HealthType, end_s: float, effects: list[Effect]) -> None:
         ep = st.health.pop(kind)
         ep.end_s = max(end_s, ep.start_s)
+        st.refresh_busy()
         effects.append(EpisodeClosed(ep))
 
 
 _NO_SHAPES = np.zeros(0, np.int64)
+_SMALL_BATCH = 64  # releases smaller than this take the per-record path
+
+
+def _to_columns(recs: list[Position], index: dict[DeviceId, int]) -> Columns:
+    def col(values: list[float | None]) -> np.ndarray:
+        return np.array([NAN if v is None else v for v in values], np.float64)
+
+    return Columns(
+        dev=np.array([index[r.device] for r in recs], np.int64),
+        time_s=np.array([r.time_s for r in recs], np.float64),
+        received_s=np.array([r.received_s for r in recs], np.float64),
+        lat=col([r.lat if r.valid else None for r in recs]),
+        lon=col([r.lon if r.valid else None for r in recs]),
+        accuracy_m=col([r.accuracy_m for r in recs]),
+        speed_mps=col([r.speed_mps for r in recs]),
+        battery_pct=col([r.battery_pct for r in recs]),
+        valid=np.array([r.valid for r in recs], bool),
+    )
+
+
+def _opt(v: float) -> float | None:
+    return None if math.isnan(v) else v
+
+
+def _row_position(cols: Columns, i: int, dev: DeviceId) -> Position:
+    valid = bool(cols.valid[i])
+    return Position(
+        dev,
+        float(cols.time_s[i]),
+        float(cols.received_s[i]),
+        lat=_opt(float(cols.lat[i])) if valid else None,
+        lon=_opt(float(cols.lon[i])) if valid else None,
+        accuracy_m=_opt(float(cols.accuracy_m[i])),
+        speed_mps=_opt(float(cols.speed_mps[i])),
+        battery_pct=_opt(float(cols.battery_pct[i])),
+        valid=valid,
+    )
 
 
 def run(engine: Engine, records: Iterable[Record]) -> list[Effect]:

@@ -1,15 +1,29 @@
-"""The engine's state: small, per device and per rule, and serialisable."""
+"""The engine's state: small, per device and per rule, and serialisable.
+
+The fields every fix reads and writes (last times, last fix, recent fix
+history) live in column arrays indexed by device or person, so that a batch
+of ordinary fixes updates them in a few array operations. `DeviceState` is the
+per-device view the rest of the engine works with: the rare fields as plain
+attributes, the hot ones as properties over the arrays.
+"""
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from ronda.engine.episodes import Episode
 from ronda.tracking.records import Position
 
 NEG_INF = float("-inf")
-RECENT_TIMES = 64
+NAN = float("nan")
+RECENT_TIMES = 16  # processed event times kept per device, to tell duplicates from stale records
+HISTORY = 8  # recent fixes kept per person, to pair the two sides of a proximity rule
+
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(slots=True)
@@ -23,25 +37,194 @@ class Fix:
     speed_mps: float
 
 
-@dataclass(slots=True)
+def _floats(n: int, value: float) -> F64:
+    return np.full(n, value, dtype=np.float64)
+
+
+class DeviceColumns:
+    """Hot per-device fields, one array each, indexed by device number."""
+
+    def __init__(self, n: int) -> None:
+        self.last_received = _floats(n, NEG_INF)
+        self.last_arrival = _floats(n, NEG_INF)  # processing clock at the last upload (reordering)
+        self.queued_comms = np.zeros(n, bool)  # a comms-loss timer is in the heap
+        self.last_time = _floats(n, NEG_INF)
+        self.last_valid = _floats(n, NAN)
+        self.nofix_since = _floats(n, NAN)
+        self.fix_t = _floats(n, NAN)
+        self.fix_x = _floats(n, NAN)
+        self.fix_y = _floats(n, NAN)
+        self.fix_acc = _floats(n, NAN)
+        self.fix_speed = _floats(n, NAN)
+        self.recent = np.full((n, RECENT_TIMES), NAN)
+        self.recent_pos = np.zeros(n, np.int64)
+        # True while the device holds state only the per-record path handles
+        # (open health episodes, pending rejected fixes)
+        self.busy = np.zeros(n, bool)
+
+
+class PersonColumns:
+    """The last few accepted fixes of each person, as a ring per person."""
+
+    def __init__(self, n: int) -> None:
+        self.t = np.full((n, HISTORY), NAN)
+        self.x = np.full((n, HISTORY), NAN)
+        self.y = np.full((n, HISTORY), NAN)
+        self.acc = np.full((n, HISTORY), NAN)
+        self.speed = np.full((n, HISTORY), NAN)
+        self.pos = np.zeros(n, np.int64)
+
+    def append(self, p: int, fix: Fix) -> None:
+        k = int(self.pos[p])
+        self.t[p, k], self.x[p, k], self.y[p, k] = fix.time_s, fix.x, fix.y
+        self.acc[p, k], self.speed[p, k] = fix.accuracy_m, fix.speed_mps
+        self.pos[p] = (k + 1) % HISTORY
+
+    def fixes(self, p: int) -> list[Fix]:
+        """Oldest first."""
+        k = int(self.pos[p])
+        out = []
+        for j in [*range(k, HISTORY), *range(k)]:
+            t = float(self.t[p, j])
+            if not math.isnan(t):
+                out.append(
+                    Fix(
+                        t,
+                        float(self.x[p, j]),
+                        float(self.y[p, j]),
+                        float(self.acc[p, j]),
+                        float(self.speed[p, j]),
+                    )
+                )
+        return out
+
+    def nearest(self, p: int, t: float) -> Fix | None:
+        best, gap = -1, math.inf
+        for j, tj in enumerate(self.t[p].tolist()):
+            if tj == tj and abs(tj - t) < gap:  # tj == tj: not NaN
+                best, gap = j, abs(tj - t)
+        if best < 0:
+            return None
+        j = best
+        return Fix(
+            float(self.t[p, j]),
+            float(self.x[p, j]),
+            float(self.y[p, j]),
+            float(self.acc[p, j]),
+            float(self.speed[p, j]),
+        )
+
+
+def _opt(v: float) -> float | None:
+    return None if math.isnan(v) else v
+
+
 class DeviceState:
-    last_received_s: float = NEG_INF
-    last_arrival_s: float = NEG_INF  # processing clock at the last upload (reordering)
-    last_time_s: float = NEG_INF  # event time of the last processed position
-    # event times of the last few processed positions, to tell a retransmission
-    # (a duplicate) from a record that merely arrived too late (stale)
-    recent_times: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_TIMES))
-    pending: list[Position] = field(default_factory=list)
-    last_fix: Fix | None = None
-    rejected: list[Fix] = field(default_factory=list)  # consecutive implausible fixes
-    last_valid_s: float | None = None
-    nofix_since_s: float | None = None  # since when the no-fix clock runs
-    # home unit: presence of the tag as last reported, and before that report
-    present: bool | None = None
-    present_since_s: float = NEG_INF
-    present_before: bool | None = None
-    tamper_event_s: float = NEG_INF
-    health: dict[str, Episode] = field(default_factory=dict)  # open health episodes by type
+    """One device's state: rare fields here, hot fields in `DeviceColumns`."""
+
+    __slots__ = (
+        "_c",
+        "_i",
+        "health",
+        "pending",
+        "present",
+        "present_before",
+        "present_since_s",
+        "rejected",
+        "tamper_event_s",
+    )
+
+    def __init__(self, columns: DeviceColumns, index: int) -> None:
+        self._c = columns
+        self._i = index
+        self.pending: list[Position] = []
+        self.rejected: list[Fix] = []  # consecutive implausible fixes
+        # home unit: presence of the tag as last reported, and before that report
+        self.present: bool | None = None
+        self.present_since_s: float = NEG_INF
+        self.present_before: bool | None = None
+        self.tamper_event_s: float = NEG_INF
+        self.health: dict[str, Episode] = {}  # open health episodes by type
+
+    @property
+    def index(self) -> int:
+        return self._i
+
+    def refresh_busy(self) -> None:
+        self._c.busy[self._i] = bool(self.health) or bool(self.rejected)
+
+    @property
+    def last_arrival_s(self) -> float:
+        return float(self._c.last_arrival[self._i])
+
+    @last_arrival_s.setter
+    def last_arrival_s(self, v: float) -> None:
+        self._c.last_arrival[self._i] = v
+
+    @property
+    def queued_comms(self) -> bool:
+        return bool(self._c.queued_comms[self._i])
+
+    @queued_comms.setter
+    def queued_comms(self, v: bool) -> None:
+        self._c.queued_comms[self._i] = v
+
+    @property
+    def last_received_s(self) -> float:
+        return float(self._c.last_received[self._i])
+
+    @last_received_s.setter
+    def last_received_s(self, v: float) -> None:
+        self._c.last_received[self._i] = v
+
+    @property
+    def last_time_s(self) -> float:
+        return float(self._c.last_time[self._i])
+
+    @last_time_s.setter
+    def last_time_s(self, v: float) -> None:
+        c, i = self._c, self._i
+        c.last_time[i] = v
+        k = int(c.recent_pos[i])
+        c.recent[i, k] = v
+        c.recent_pos[i] = (k + 1) % RECENT_TIMES
+
+    def seen_time(self, t: float) -> bool:
+        return bool((self._c.recent[self._i] == t).any())
+
+    @property
+    def last_valid_s(self) -> float | None:
+        return _opt(float(self._c.last_valid[self._i]))
+
+    @last_valid_s.setter
+    def last_valid_s(self, v: float | None) -> None:
+        self._c.last_valid[self._i] = NAN if v is None else v
+
+    @property
+    def nofix_since_s(self) -> float | None:
+        """Since when the no-fix clock runs."""
+        return _opt(float(self._c.nofix_since[self._i]))
+
+    @nofix_since_s.setter
+    def nofix_since_s(self, v: float | None) -> None:
+        self._c.nofix_since[self._i] = NAN if v is None else v
+
+    @property
+    def last_fix(self) -> Fix | None:
+        c, i = self._c, self._i
+        t = float(c.fix_t[i])
+        if math.isnan(t):
+            return None
+        return Fix(t, float(c.fix_x[i]), float(c.fix_y[i]), float(c.fix_acc[i]), float(c.fix_speed[i]))
+
+    @last_fix.setter
+    def last_fix(self, f: Fix | None) -> None:
+        c, i = self._c, self._i
+        if f is None:
+            c.fix_t[i] = c.fix_x[i] = c.fix_y[i] = c.fix_acc[i] = c.fix_speed[i] = NAN
+        else:
+            c.fix_t[i], c.fix_x[i], c.fix_y[i] = f.time_s, f.x, f.y
+            c.fix_acc[i], c.fix_speed[i] = f.accuracy_m, f.speed_mps
 
     def presence_at(self, time_s: float) -> bool | None:
         return self.present if time_s >= self.present_since_s else self.present_before
@@ -59,3 +242,53 @@ class RuleState:
     floor_s: float = NEG_INF  # evidence older than this is history already decided
     active_until_s: float = NEG_INF  # the schedule is known active until then
     episode: Episode | None = None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing under way: a fix that is not evidence of violation changes nothing."""
+        return self.episode is None and self.viol_run == 0
+
+
+@dataclass
+class Columns:
+    """Positions as columns, as the fast path takes them (dev = device number)."""
+
+    dev: npt.NDArray[np.int64]
+    time_s: F64
+    received_s: F64
+    lat: F64  # NaN when no fix
+    lon: F64
+    accuracy_m: F64  # NaN when not stated
+    speed_mps: F64  # NaN when not stated
+    battery_pct: F64  # NaN when not stated
+    valid: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.dev)
+
+    def take(self, idx: npt.NDArray[np.int64]) -> Columns:
+        return Columns(
+            self.dev[idx],
+            self.time_s[idx],
+            self.received_s[idx],
+            self.lat[idx],
+            self.lon[idx],
+            self.accuracy_m[idx],
+            self.speed_mps[idx],
+            self.battery_pct[idx],
+            self.valid[idx],
+        )
+
+    @staticmethod
+    def concat(parts: list[Columns]) -> Columns:
+        return Columns(
+            np.concatenate([p.dev for p in parts]),
+            np.concatenate([p.time_s for p in parts]),
+            np.concatenate([p.received_s for p in parts]),
+            np.concatenate([p.lat for p in parts]),
+            np.concatenate([p.lon for p in parts]),
+            np.concatenate([p.accuracy_m for p in parts]),
+            np.concatenate([p.speed_mps for p in parts]),
+            np.concatenate([p.battery_pct for p in parts]),
+            np.concatenate([p.valid for p in parts]),
+        )

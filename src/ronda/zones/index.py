@@ -52,3 +52,29 @@ class ZoneIndex:
             inside = shapely.contains_xy(self.polygons[s], px, py)
             out[poly] = np.where(inside, dist, -dist)
         return out
+
+    def beyond(
+        self, shape_idx: IntArray, x: FloatArray, y: FloatArray, sign: FloatArray, limit_m: FloatArray
+    ) -> npt.NDArray[np.bool_]:
+        """Whether sign * depth > limit_m (limit_m >= 0) for each point: the
+        question "is this fix evidence of a violation?", answered without
+        measuring distances where the side of the boundary already says no.
+        sign +1 asks for points deep inside, -1 for points far outside."""
+        out = np.zeros(len(shape_idx), bool)
+        if len(shape_idx) == 0:
+            return out
+        circ = self.is_circle[shape_idx]
+        if circ.any():
+            s = shape_idx[circ]
+            depth = self.radius[s] - np.hypot(x[circ] - self.cx[s], y[circ] - self.cy[s])
+            out[circ] = sign[circ] * depth > limit_m[circ]
+        poly = np.flatnonzero(~circ)
+        if len(poly):
+            s = shape_idx[poly]
+            inside = shapely.contains_xy(self.polygons[s], x[poly], y[poly])
+            # only points on the side the question is about need a distance
+            ask = poly[np.where(sign[poly] > 0, inside, ~inside)]
+            if len(ask):
+                dist = shapely.distance(self.boundaries[shape_idx[ask]], shapely.points(x[ask], y[ask]))
+                out[ask] = dist > limit_m[ask]
+        return out
