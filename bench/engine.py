@@ -16,8 +16,9 @@ about home (out by day, at home by night, 5 % breaking curfew), so fixes enter
 exclusion zones, leave home at curfew and come near protected persons. A
 fix arrives 1-8 s after it was taken; records are fed in arrival order.
 
-Measured: only `Engine.feed` + `Engine.advance(chunk_end)` for each simulated
-minute of arrivals, then `Engine.flush` (time.perf_counter; building the
+Measured: only `Engine.feed_columns` (or, with --path records, `Engine.feed`
+for each record) + `Engine.advance(chunk_end)` for each simulated minute of
+arrivals, then `Engine.flush` (time.perf_counter; building the columns or
 `Position` objects of the next minute is not timed). Memory is the process
 peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`), before the engine
 starts and after it has run; the stream is generated minute by minute, so the
@@ -58,6 +59,7 @@ from ronda.cases.models import Device, DeviceKind, Person, PersonRole
 from ronda.engine.compiled import compile_caseload
 from ronda.engine.engine import Engine
 from ronda.engine.episodes import EpisodeOpened
+from ronda.engine.state import Columns
 from ronda.rules.models import Order, Rule, RuleType
 from ronda.rules.schedule import Schedule, WeeklyWindow
 from ronda.tracking.records import Position
@@ -226,9 +228,9 @@ def fixes(city: City, interval_s: float, seed: int = 2) -> Iterator[np.ndarray]:
         t += interval_s
 
 
-def minutes(city: City, interval_s: float) -> Iterator[tuple[float, list[Position]]]:
+def minutes(city: City, interval_s: float) -> Iterator[tuple[float, np.ndarray]]:
     """The stream cut into chunks of one simulated minute of arrivals, each as
-    (chunk end, Positions in arrival order)."""
+    (chunk end, reports in arrival order)."""
     source = fixes(city, interval_s)
     pending = np.empty(0, FIX)
     end = START_S + CHUNK_S
@@ -237,18 +239,33 @@ def minutes(city: City, interval_s: float) -> Iterator[tuple[float, list[Positio
             pending = np.concatenate([pending, next(source)])
         now = pending[pending["recv"] < end]
         pending = pending[pending["recv"] >= end]
-        now = now[np.argsort(now["recv"], kind="stable")]
-        devs = city.devices
-        yield (
-            end,
-            [
-                Position(devs[d], t, rc, la, lo, ac, sp, b)
-                if v
-                else Position(devs[d], t, rc, battery_pct=b, valid=False)
-                for d, t, rc, la, lo, ac, sp, b, v in now.tolist()
-            ],
-        )
+        yield end, now[np.argsort(now["recv"], kind="stable")]
         end += CHUNK_S
+
+
+def as_positions(city: City, now: np.ndarray) -> list[Position]:
+    devs = city.devices
+    return [
+        Position(devs[d], t, rc, la, lo, ac, sp, b)
+        if v
+        else Position(devs[d], t, rc, battery_pct=b, valid=False)
+        for d, t, rc, la, lo, ac, sp, b, v in now.tolist()
+    ]
+
+
+def as_columns(numbers: npt.NDArray[np.int64], now: np.ndarray) -> Columns:
+    valid = now["valid"].astype(bool)
+    return Columns(
+        dev=numbers[now["dev"]],
+        time_s=now["t"].astype(np.float64),
+        received_s=now["recv"].astype(np.float64),
+        lat=np.where(valid, now["lat"], np.nan),
+        lon=np.where(valid, now["lon"], np.nan),
+        accuracy_m=now["acc"].astype(np.float64),
+        speed_mps=now["speed"].astype(np.float64),
+        battery_pct=now["batt"].astype(np.float64),
+        valid=valid,
+    )
 
 
 def _nothing() -> None:
@@ -256,24 +273,34 @@ def _nothing() -> None:
 
 
 def run_engine(
-    city: City, interval_s: float, hours: float, profile: cProfile.Profile | None = None
+    city: City, interval_s: float, hours: float, path: str, profile: cProfile.Profile | None = None
 ) -> tuple[int, float, int, int]:
-    """Records, seconds spent in the engine, episodes opened, peak RSS growth (KiB)."""
+    """Records, seconds spent in the engine, episodes opened, peak RSS growth (KiB).
+    `path` "columns" feeds each minute with `feed_columns`, "records" one
+    `Position` at a time with `feed`; converting the stream is not timed."""
     engine = Engine(compile_caseload(city.caseload))
+    numbers = np.array([engine.device_number(d) for d in city.devices], np.int64)
     on, off = (profile.enable, profile.disable) if profile else (_nothing, _nothing)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     records, spent, opened = 0, 0.0, 0
     chunks = minutes(city, interval_s)
     for _ in range(int(hours * 3600 / CHUNK_S)):
-        end, batch = next(chunks)
-        feed = engine.feed
-        on()
-        t0 = time.perf_counter()
-        effects = [e for r in batch for e in feed(r)]
+        end, now = next(chunks)
+        if path == "columns":
+            cols = as_columns(numbers, now)
+            on()
+            t0 = time.perf_counter()
+            effects = engine.feed_columns(cols)
+        else:
+            batch = as_positions(city, now)
+            feed = engine.feed
+            on()
+            t0 = time.perf_counter()
+            effects = [e for r in batch for e in feed(r)]
         effects += engine.advance(end)
         spent += time.perf_counter() - t0
         off()
-        records += len(batch)
+        records += len(now)
         opened += sum(isinstance(e, EpisodeOpened) for e in effects)
     on()
     t0 = time.perf_counter()
@@ -307,8 +334,8 @@ def run_naive(city: City, interval_s: float, limit: int) -> tuple[int, float]:
         tag_of[o.person]: [geoms[r.zone] for r in o.rules if r.zone is not None] for o in city.caseload.orders
     }
     batch: list[Position] = []
-    for _, chunk in minutes(city, interval_s):
-        batch += chunk
+    for _, now in minutes(city, interval_s):
+        batch += as_positions(city, now)
         if len(batch) >= limit:
             break
     batch = batch[:limit]
@@ -344,6 +371,12 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=10_000, help="monitored persons")
     ap.add_argument("--hours", type=float, default=6.0, help="simulated hours (24 = a day)")
     ap.add_argument("--interval-s", type=float, default=60.0, help="tag reporting interval")
+    ap.add_argument(
+        "--path",
+        choices=("columns", "records"),
+        default="columns",
+        help="feed minutes as columns (feed_columns, default) or one Position at a time (feed)",
+    )
     ap.add_argument("--naive-records", type=int, default=200_000, help="records for the baseline")
     ap.add_argument(
         "--gc",
@@ -366,7 +399,7 @@ def main() -> None:
     elif args.gc == "off":
         gc.disable()
     profile = cProfile.Profile() if args.profile else None
-    records, spent, opened, rss_growth_kib = run_engine(city, args.interval_s, args.hours, profile)
+    records, spent, opened, rss_growth_kib = run_engine(city, args.interval_s, args.hours, args.path, profile)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     naive_n, naive_s = run_naive(city, args.interval_s, args.naive_records)
 
@@ -382,7 +415,7 @@ def main() -> None:
         ("records through engine", f"{records:,}"),
         ("episodes opened", f"{opened:,}"),
         ("engine time", f"{spent:.1f} s"),
-        ("engine records/s", f"{rate:,.0f}"),
+        ("engine records/s", f"{rate:,.0f} (fed as {args.path})"),
         (
             "engine peak memory",
             f"{peak_mib:,.0f} MiB peak RSS of the process"

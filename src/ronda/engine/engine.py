@@ -110,8 +110,13 @@ class Engine:
             return effects
         self.counters["records"] += len(cols)
         c = self.columns
-        np.maximum.at(c.last_received, cols.dev, cols.received_s)
-        touched = np.unique(cols.dev)
+        # the latest receipt of each device: the last of its group by (device, receipt)
+        order = np.lexsort((cols.received_s, cols.dev))
+        devs = cols.dev[order]
+        last = np.ones(len(devs), bool)
+        last[:-1] = devs[1:] != devs[:-1]
+        touched = devs[last]
+        c.last_received[touched] = np.maximum(c.last_received[touched], cols.received_s[order][last])
         for i in touched[c.busy[touched]].tolist():  # open comms loss closes on contact
             st = self.devices[self.tables.dev_ids[i]]
             if HealthType.COMMS_LOSS in st.health:
@@ -381,10 +386,9 @@ class Engine:
         li = np.flatnonzero(locates)
         if len(li):
             lp = person[li]
-            if len(np.unique(lp)) < len(lp):  # two devices of one person: keep their order
-                dup = np.zeros(len(tb.person_ids), np.int64)
-                np.add.at(dup, lp, 1)
-                careful[li[dup[lp] > 1]] = True
+            per_person = np.bincount(lp, minlength=len(tb.person_ids))
+            if len(lp) > np.count_nonzero(per_person):  # two devices of one person: keep their order
+                careful[li[per_person[lp] > 1]] = True
             cnt = tb.pair_count[lp]
             total = int(cnt.sum())
             if total:

@@ -20,6 +20,7 @@ from ronda.types import EpochS
 
 DAY_NAMES: tuple[str, ...] = ("mo", "tu", "we", "th", "fr", "sa", "su")
 _CHUNK_DAYS = 7
+_SHARED: dict[tuple[object, ...], tuple[list[float], list[bool]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,14 @@ class Schedule:
         if cached is None:
             if len(self._chunks) > 64:
                 self._chunks.clear()
-            cached = self._build(key * _CHUNK_DAYS * 86400.0, (key + 1) * _CHUNK_DAYS * 86400.0)
+            # Many orders share a schedule (the same curfew hours): build each once.
+            shared_key = (self.timezone.key, self.weekly, self.exceptions, key)
+            cached = _SHARED.get(shared_key)
+            if cached is None:
+                cached = self._build(key * _CHUNK_DAYS * 86400.0, (key + 1) * _CHUNK_DAYS * 86400.0)
+                if len(_SHARED) > 10_000:
+                    _SHARED.clear()
+                _SHARED[shared_key] = cached
             self._chunks[key] = cached
         return cached
 
