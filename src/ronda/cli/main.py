@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -32,13 +33,11 @@ def root() -> None:
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample-city"
 
 
-def _count_lines(path: Path) -> int | None:
-    """Lines of a plain arrivals file, for the progress bar (None for gzip: we
-    would have to decompress it twice)."""
-    if path.suffix == ".gz":
-        return None
-    with path.open("rb") as fh:
-        return sum(1 for _ in fh)
+def _count_lines(path: Path) -> int:
+    """Lines of an arrivals file, for the progress bar (a quick pass, even gzip)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
 @app.command()
@@ -126,3 +125,15 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+from ronda.cli.gateway import gateway  # noqa: E402
+
+app.command("gateway")(gateway)
+
+
+# The server's commands (src/ronda/cli/server.py).
+from ronda.cli.server import demo, export, import_scenario, serve  # noqa: E402
+
+app.command("serve")(serve)
+app.command("demo")(demo)
+app.command("import")(import_scenario)
+app.command("export")(export)
