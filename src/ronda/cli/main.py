@@ -118,13 +118,6 @@ def _summary(result: object, name: str, alerts: Path | None) -> None:
         names = ", ".join(sorted(result.unknown_devices)[:5])
         err.print(f"[yellow]unknown devices:[/] {names}")
 
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
 from ronda.cli.gateway import gateway  # noqa: E402
 
 app.command("gateway")(gateway)
@@ -137,3 +130,11 @@ app.command("serve")(serve)
 app.command("demo")(demo)
 app.command("import")(import_scenario)
 app.command("export")(export)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

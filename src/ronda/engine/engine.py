@@ -19,6 +19,7 @@ import heapq
 import math
 from collections import Counter, deque
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -89,10 +90,13 @@ class Engine:
         st = self.devices[record.device]
         self._contact(record.device, info, st, record.received_s, effects)
         if isinstance(record, Position):
+            now = self._now_or(record.received_s)
             if not st.pending:
-                self._release.append((self._now_or(record.received_s) + self.p.reorder_hold_s, record.device))
+                self._release.append((now + self.p.reorder_hold_s, record.device))
+                if math.isnan(self.columns.pending_since[st.index]):
+                    self.columns.pending_since[st.index] = now
             st.pending.append(record)
-            st.last_arrival_s = self._now_or(record.received_s)
+            st.last_arrival_s = now
         elif isinstance(record, DeviceEvent):
             self._event(record, info, st, effects)
         elif isinstance(record, Sighting):
@@ -126,7 +130,9 @@ class Engine:
             dev = self.tables.dev_ids[i]
             if self.c.devices[dev].comms_timeout_s is not None:
                 self._queue_comms(dev, self.devices[dev])
-        c.last_arrival[touched] = self._now_or(float(cols.received_s.max()))
+        now = self._now_or(float(cols.received_s.max()))
+        c.last_arrival[touched] = now
+        c.pending_since[touched] = np.fmin(c.pending_since[touched], now)  # NaN: none pending
         self._pending_columns.append(cols)
         return effects
 
@@ -142,11 +148,12 @@ class Engine:
             st = self.devices[dev]
             if not st.pending:
                 continue
-            ready_at = st.last_arrival_s + self.p.reorder_hold_s
+            ready_at = self._ready_at(st.index)
             if ready_at > now_s:
                 self._release.append((ready_at, dev))  # more arrived meanwhile
             else:
                 due.append(dev)
+                self.columns.pending_since[st.index] = NAN
         released = self._released_columns(now_s)
         if due or released is not None:
             self._process_positions(due, released, effects)
@@ -154,11 +161,20 @@ class Engine:
         self._fire_schedule_bounds(now_s, effects)
         return effects
 
+    def _ready_at(self, dev: Any) -> Any:
+        """When a device's buffered upload is released: once it has been quiet
+        `reorder_hold_s`, and at the latest `reorder_max_hold_s` after its
+        first record arrived (a device reporting every second is never quiet)."""
+        c, p = self.columns, self.p
+        quiet = c.last_arrival[dev] + p.reorder_hold_s
+        return np.fmin(quiet, c.pending_since[dev] + p.reorder_max_hold_s)
+
     def _released_columns(self, now_s: float) -> Columns | None:
         if not self._pending_columns:
             return None
         cols = Columns.concat(self._pending_columns)
-        ready = self.columns.last_arrival[cols.dev] + self.p.reorder_hold_s <= now_s
+        ready = self._ready_at(cols.dev) <= now_s
+        self.columns.pending_since[cols.dev[ready]] = NAN
         if ready.all():
             self._pending_columns = []
             return cols
@@ -170,6 +186,7 @@ class Engine:
         effects: list[Effect] = []
         due = [d for d, st in self.devices.items() if st.pending]
         self._release.clear()
+        self.columns.pending_since[:] = NAN
         released = Columns.concat(self._pending_columns) if self._pending_columns else None
         self._pending_columns = []
         if due or released is not None:

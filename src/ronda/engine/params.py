@@ -14,6 +14,9 @@ class EngineParams:
     # Reordering: a device's uploads are buffered until it has been quiet this
     # long, then processed in event-time order (batches trickle in over seconds).
     reorder_hold_s: float = 5.0
+    # ... but never held longer than this (a device reporting every second
+    # is never quiet for long)
+    reorder_max_hold_s: float = 30.0
 
     # A fix counts as evidence of a violation only when it lies beyond the
     # boundary by more than its uncertainty: k * accuracy + margin.

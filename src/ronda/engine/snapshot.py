@@ -149,6 +149,7 @@ def restore(engine: Engine, data: dict[str, Any]) -> Engine:
             heapq.heappush(engine._comms, (st.last_received_s + info.comms_timeout_s, DeviceId(dev)))
             st.queued_comms = True
         if st.pending:
+            dc.pending_since[i] = st.last_arrival_s
             engine._release.append((st.last_arrival_s + engine.p.reorder_hold_s, DeviceId(dev)))
     for rule_id, r in data["rules"].items():
         if RuleId(rule_id) not in engine.rules:

@@ -47,6 +47,7 @@ class DeviceColumns:
     def __init__(self, n: int) -> None:
         self.last_received = _floats(n, NEG_INF)
         self.last_arrival = _floats(n, NEG_INF)  # processing clock at the last upload (reordering)
+        self.pending_since = _floats(n, NAN)  # processing clock when the buffered upload began
         self.queued_comms = np.zeros(n, bool)  # a comms-loss timer is in the heap
         self.last_time = _floats(n, NEG_INF)
         self.last_valid = _floats(n, NAN)

@@ -352,3 +352,14 @@ def test_unknown_device_is_counted_not_fatal() -> None:
     run = Run.new()
     run.send(fix(T0, 0, 0, dev="nobody"))
     assert run.engine.counters["unknown_device"] == 1
+
+
+def test_a_device_reporting_every_second_is_still_evaluated() -> None:
+    """The reorder buffer waits for quiet, but not for ever."""
+    run = Run.new()
+    for i in range(120):  # one fix a second, deep in the park, arriving a second later
+        t = T0 + i
+        run.send(fix(t, 1200, 200, received=t + 1))
+    [ep] = run.of("exclusion")
+    assert ep.start_s == T0
+    assert ep.raised_s <= T0 + 1 + 30 + 1  # at most reorder_max_hold_s after the first arrival

@@ -1,0 +1,101 @@
+"""`ronda gateway`: the device gateway on its own (TCP protocols, MQTT, metrics).
+
+Until the server's database sink exists, received records are appended to a
+JSON Lines file (``--out``, fsynced before each acknowledgement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ronda.gateway.jsonl import JsonLinesSink
+from ronda.gateway.mqtt import MqttSettings
+from ronda.gateway.protocols import PROTOCOLS
+from ronda.gateway.service import Gateway, GatewayConfig
+from ronda.gateway.tcp import TcpLimits
+from ronda.pipeline.ports import RecordSink
+
+
+def gateway(
+    out: Annotated[
+        Path, typer.Option("--out", help="Append received records here (JSON Lines, native shape)")
+    ] = Path("data/records.jsonl"),
+    host: Annotated[str, typer.Option(help="Address the TCP servers listen on")] = "0.0.0.0",
+    gt06_port: Annotated[int, typer.Option(help="GT06 TCP port (-1: off)")] = PROTOCOLS["gt06"].default_port,
+    teltonika_port: Annotated[int, typer.Option(help="Teltonika TCP port (-1: off)")] = PROTOCOLS[
+        "teltonika"
+    ].default_port,
+    h02_port: Annotated[int, typer.Option(help="H02 TCP port (-1: off)")] = PROTOCOLS["h02"].default_port,
+    watch_port: Annotated[int, typer.Option(help="Watch TCP port (-1: off)")] = PROTOCOLS[
+        "watch"
+    ].default_port,
+    idle_timeout_s: Annotated[float, typer.Option(help="Close connections silent this long")] = 600.0,
+    max_buffer_bytes: Annotated[int, typer.Option(help="Close connections with more unframed bytes")] = (
+        512 * 1024
+    ),
+    mqtt: Annotated[bool, typer.Option("--mqtt/--no-mqtt", help="Subscribe on an MQTT broker")] = True,
+    mqtt_host: Annotated[str, typer.Option(help="MQTT broker host")] = "127.0.0.1",
+    mqtt_port: Annotated[int, typer.Option(help="MQTT broker port")] = 1883,
+    mqtt_prefix: Annotated[str, typer.Option(help="Topics are <prefix>/<device>/records")] = "ronda/devices",
+    mqtt_client_id: Annotated[str, typer.Option(help="Client id (persistent session)")] = "ronda-gateway",
+    mqtt_username: Annotated[str | None, typer.Option(envvar="RONDA_MQTT_USERNAME")] = None,
+    mqtt_password: Annotated[str | None, typer.Option(envvar="RONDA_MQTT_PASSWORD")] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of the /metrics endpoint")] = "127.0.0.1",
+    metrics_port: Annotated[int, typer.Option(help="Port of the /metrics endpoint (-1: off)")] = 9108,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
+) -> None:
+    """Receive devices over TCP (GT06, Teltonika, H02, Watch) and MQTT; acknowledge
+    each frame only after its records are written; serve Prometheus metrics."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    requested = {"gt06": gt06_port, "teltonika": teltonika_port, "h02": h02_port, "watch": watch_port}
+    config = GatewayConfig(
+        host=host,
+        ports={name: port for name, port in requested.items() if port >= 0},
+        limits=TcpLimits(idle_timeout_s=idle_timeout_s, max_buffer_bytes=max_buffer_bytes),
+        mqtt=MqttSettings(
+            host=mqtt_host,
+            port=mqtt_port,
+            topic_prefix=mqtt_prefix.rstrip("/"),
+            client_id=mqtt_client_id,
+            username=mqtt_username,
+            password=mqtt_password,
+        )
+        if mqtt
+        else None,
+        metrics_host=metrics_host,
+        metrics_port=metrics_port if metrics_port >= 0 else None,
+    )
+    try:
+        asyncio.run(run_gateway(JsonLinesSink(out), config))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+async def run_gateway(sink: RecordSink, config: GatewayConfig, stop: asyncio.Event | None = None) -> None:
+    """Run a gateway with ``sink`` until ``stop`` is set (or SIGINT/SIGTERM)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    try:
+        async with Gateway(sink, config) as gw:
+            ports = ", ".join(f"{name} {gw.port(name)}" for name in gw.servers)
+            logging.getLogger("ronda.gateway").info("gateway up: %s", ports or "no TCP protocols")
+            await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

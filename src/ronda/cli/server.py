@@ -1,0 +1,213 @@
+"""`ronda serve`, `ronda demo`, `ronda import`, `ronda export`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ronda.api.settings import ServerSettings
+from ronda.errors import RondaError
+
+console = Console()
+err = Console(stderr=True)
+
+Host = Annotated[str | None, typer.Option("--host", help="address to listen on [RONDA_HOST, 127.0.0.1]")]
+Port = Annotated[int | None, typer.Option("--port", help="API port [RONDA_PORT, 8080]")]
+IngestPort = Annotated[
+    int | None, typer.Option("--ingest-port", help="device ingest port [RONDA_INGEST_PORT, 5055]")
+]
+Database = Annotated[
+    str | None,
+    typer.Option("--database", help="SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]"),
+]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data folder [RONDA_DATA_DIR, ./data]")]
+
+
+def _settings(
+    host: str | None = None,
+    port: int | None = None,
+    ingest_port: int | None = None,
+    database: str | None = None,
+    data_dir: Path | None = None,
+    api_token: str | None = None,
+) -> ServerSettings:
+    s = ServerSettings.from_env()
+    base = s.base
+    if data_dir is not None:
+        base = dataclasses.replace(base, data_dir=data_dir)
+    if database is not None:
+        base = dataclasses.replace(base, database_url=database)
+    return dataclasses.replace(
+        s,
+        base=base,
+        host=host or s.host,
+        port=s.port if port is None else port,
+        ingest_port=s.ingest_port if ingest_port is None else ingest_port,
+        api_token=api_token or s.api_token,
+    )
+
+
+def serve(
+    host: Host = None,
+    port: Port = None,
+    ingest_port: IngestPort = None,
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the server: REST API, live stream and /docs on one port, device
+    ingest (OsmAnd, native) on another, the live engine, the database."""
+    from ronda.api.server import serve as run
+
+    settings = _settings(host, port, ingest_port, database, data_dir)
+    if settings.api_token is None:
+        err.print(
+            "[yellow]warning:[/] RONDA_API_TOKEN is not set: the API is open to anyone who can reach it"
+        )
+    try:
+        asyncio.run(run(settings))
+    except RondaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        pass
+
+
+def demo(
+    persons: Annotated[int, typer.Option(help="monitored persons in the simulated city")] = 12,
+    city: Annotated[str, typer.Option(help="auckland, chicago, lisbon, madrid, oslo or santiago")] = "madrid",
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 120.0,
+    seed: Annotated[int, typer.Option()] = 7,
+    host: Host = None,
+    port: Port = None,
+    ingest_port: IngestPort = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="default: a new temporary folder")
+    ] = None,
+) -> None:
+    """Serve a simulated city: monitored persons and victims moving, some
+    breaking their orders, their devices reporting through the ingest port, so
+    that alerts appear live. Prints the URL to open."""
+    from ronda.cli.demo import run_demo
+
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="ronda-demo-"))
+    settings = _settings(host, port, ingest_port, None, folder)
+    settings = dataclasses.replace(settings, base=dataclasses.replace(settings.base, database_url=None))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(settings, folder, persons=persons, city=city, speed=speed, seed=seed))
+
+
+def import_scenario(
+    scenario_dir: Annotated[Path, typer.Argument(help="folder with scenario.json")],
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Import a scenario's setup: zones, persons, devices (assigned to their
+    persons), orders with their rules, time zone and device-health policy."""
+    from ronda.storage.db import connect, migrate, sessions
+    from ronda.storage.importer import import_scenario as run
+
+    settings = _settings(database=database, data_dir=data_dir)
+    db = connect(settings.base.effective_database_url)
+    try:
+        migrate(db)
+        with sessions(db).begin() as s:
+            counts = run(s, scenario_dir)
+    except RondaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    console.print(
+        f"imported {counts.zones} zones, {counts.persons} persons, {counts.devices} devices, "
+        f"{counts.orders} orders into {settings.base.effective_database_url}"
+    )
+
+
+def _instant(text: str | None, name: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}", param_hint=name) from exc
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def export(
+    what: Annotated[str, typer.Argument(help="alerts | positions")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="file to write (default: standard output)")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="positions of this device")] = None,
+    person: Annotated[str | None, typer.Option(help="positions (or alerts) of this person")] = None,
+    start: Annotated[str | None, typer.Option(help="from (ISO 8601)")] = None,
+    end: Annotated[str | None, typer.Option(help="to (ISO 8601)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="positions: geojson | csv")] = "geojson",
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export alerts (the scenario format's alert lines, JSON Lines) or
+    positions (GeoJSON or CSV) of a device or a person over a period."""
+    from ronda.api.routes_positions import person_positions, positions_csv, positions_geojson
+    from ronda.storage import alerts, records
+    from ronda.storage.db import connect, sessions
+
+    if what not in ("alerts", "positions"):
+        raise typer.BadParameter("alerts or positions", param_hint="WHAT")
+    if fmt not in ("geojson", "csv"):
+        raise typer.BadParameter("geojson or csv", param_hint="--format")
+    a, b = _instant(start, "--start"), _instant(end, "--end")
+    settings = _settings(database=database, data_dir=data_dir)
+    db = connect(settings.base.effective_database_url)
+    try:
+        with sessions(db)() as s:
+            if what == "alerts":
+                rows = alerts.list_episodes(
+                    s, alerts.EpisodeFilter(person=person, start_s=a, end_s=b), limit=10**9
+                )
+                text = "".join(json.dumps(_alert_line(e)) + "\n" for e, _ in rows)
+            else:
+                if (device is None) == (person is None):
+                    raise typer.BadParameter("give --device or --person", param_hint="--device")
+                lo, hi = a if a is not None else float("-inf"), b if b is not None else float("inf")
+                found = (
+                    records.device_records(s, [device], lo, hi, limit=10**9)
+                    if device is not None
+                    else person_positions(s, str(person), lo, hi, 10**9)
+                )
+                text = positions_csv(found) if fmt == "csv" else json.dumps(positions_geojson(found)) + "\n"
+    except RondaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+def _alert_line(e: object) -> dict[str, object]:
+    from ronda.storage.models import EpisodeRow
+    from ronda.types import to_iso
+
+    assert isinstance(e, EpisodeRow)
+    line: dict[str, object] = {"type": e.type, "person": e.person_id}
+    if e.rule_id is not None:
+        line["rule"] = e.rule_id
+    if e.device_id is not None:
+        line["device"] = e.device_id
+    line["start"] = to_iso(e.start_s)
+    line["raised"] = to_iso(e.raised_s)
+    line["end"] = None if e.end_s is None else to_iso(e.end_s)
+    return line
