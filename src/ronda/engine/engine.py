@@ -126,8 +126,8 @@ class Engine:
         for i in touched[c.busy[touched]].tolist():  # open comms loss closes on contact
             st = self.devices[self.tables.dev_ids[i]]
             if HealthType.COMMS_LOSS in st.health:
-                first = float(cols.received_s[cols.dev == i].min())
-                self._close_health(st, HealthType.COMMS_LOSS, first, effects)
+                resumed_s = float(cols.received_s[cols.dev == i].min())
+                self._close_health(st, HealthType.COMMS_LOSS, resumed_s, effects)
         for i in touched[~c.queued_comms[touched]].tolist():
             dev = self.tables.dev_ids[i]
             if self.c.devices[dev].comms_timeout_s is not None:
