@@ -31,6 +31,7 @@ from ronda.storage.importer import import_scenario
 from ronda.types import from_iso
 
 PLAY_FROM_H = 6.0
+LEAD_S = 20 * 60.0  # simulated seconds of ordinary life before the first violation
 
 
 def prepare(folder: Path, *, persons: int, city: str, seed: int, speed: float) -> tuple[Path, dict[str, str]]:
@@ -52,6 +53,22 @@ def prepare(folder: Path, *, persons: int, city: str, seed: int, speed: float) -
                 d.comms_timeout_s = d.comms_timeout_s / speed
     db.dispose()
     return scenario, tokens
+
+
+def play_from(scenario: Path) -> float:
+    """Where to start playing the day: a few simulated minutes before the first
+    violation is revealed (so a newcomer sees alerts within a minute), and not
+    later than PLAY_FROM_H."""
+    setup = json.loads((scenario / "scenario.json").read_text(encoding="utf-8"))
+    truth = json.loads((scenario / "truth.json").read_text(encoding="utf-8"))
+    day_start = from_iso(setup["start"])
+    first = [
+        from_iso(e["available"])
+        for e in truth.get("episodes", [])
+        if e.get("class") == "clear" and e.get("available") and e["type"] != "comms_loss"
+    ]
+    latest = day_start + PLAY_FROM_H * 3600
+    return max(day_start, min([latest, *(t - LEAD_S for t in first)]))
 
 
 def arrivals(scenario: Path) -> list[dict[str, Any]]:
@@ -106,8 +123,7 @@ async def run_demo(
         settings.base.engine, reorder_hold_s=settings.base.engine.reorder_hold_s / speed
     )
     settings = dataclasses.replace(settings, base=dataclasses.replace(settings.base, engine=engine))
-    setup = json.loads((scenario / "scenario.json").read_text(encoding="utf-8"))
-    start_s = from_iso(setup["start"]) + PLAY_FROM_H * 3600
+    start_s = play_from(scenario)
     lines = await asyncio.to_thread(arrivals, scenario)
 
     async def ready(running: Running) -> None:
