@@ -729,36 +729,10 @@ class Engine:
 
     # ----------------------------------------------------------- hysteresis
 
-    def _evidence(
-        self,
-        rule_id: RuleId,
-        first_s: float,
-        t: float,
-        viol_m: float,
-        sigma_m: float,
-        slack_m: float,
-        effects: list[Effect],
-        *,
-        conclusive: bool = False,
-        corroborated: bool = False,
-    ) -> None:
-        self._weigh(
-            rule_id,
-            first_s,
-            t,
-            viol_m,
-            sigma_m,
-            slack_m,
-            effects,
-            conclusive=conclusive,
-            corroborated=corroborated,
-        )
-        self._mark(rule_id)
-
     def _mark(self, rule_id: RuleId) -> None:
         self.rule_busy[self.tables.rule_index[rule_id]] = not self.rules[rule_id].idle
 
-    def _weigh(
+    def _evidence(
         self,
         rule_id: RuleId,
         first_s: float,
@@ -790,6 +764,7 @@ class Engine:
                         self._close_rule(rule_id, rs, max(rs.active_until_s, rs.episode.start_s), effects)
                     rs.viol_run = rs.comp_run = 0
                     rs.active_until_s = NEG_INF
+                    self._mark(rule_id)
                     return
                 rs.active_until_s = until
         p = self.p
@@ -823,6 +798,7 @@ class Engine:
                 clear_exit = corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m
                 if settled or clear_exit or (conclusive and viol_m < -unc_m):
                     self._close_rule(rule_id, rs, rs.comp_first_s, effects)
+        self._mark(rule_id)  # the array path skips rules at rest
 
     def _open_rule(self, rule_id: RuleId, rs: RuleState, start_s: float, effects: list[Effect]) -> None:
         rule = self.c.rules[rule_id]
