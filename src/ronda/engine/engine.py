@@ -62,6 +62,10 @@ class Engine:
         }
         self.rules: dict[RuleId, RuleState] = {r: RuleState() for r in compiled.rules}
         self.rule_busy = np.zeros(len(self.tables.rule_ids), bool)  # rules not idle
+        # rules in an episode that more violating evidence leaves as they are
+        # (no compliant run under way, no home unit that might vouch)
+        self.rule_steady = np.zeros(len(self.tables.rule_ids), bool)
+        self._unit_rules = np.array([r in compiled.home_unit_of_rule for r in self.tables.rule_ids], bool)
         n_rules = len(self.tables.rule_ids)
         self._sched_active = np.zeros(n_rules, bool)  # schedule cache of the fast path
         self._sched_from = np.full(n_rules, np.inf)
@@ -418,7 +422,7 @@ class Engine:
                 limit = p.accuracy_k * acc[pr] + p.margin_m
                 violating = self.c.index.beyond(tb.pair_shape[off], x[pr], y[pr], tb.pair_sign[off], limit)
                 active, unsure = self._schedules_at(rule, t[pr])
-                hot = (active & violating) | self.rule_busy[rule] | unsure
+                hot = self._hot(rule, active & violating) | unsure
                 careful[pr[hot]] = True
             lcnt = tb.link_count[lp]
             ltotal = int(lcnt.sum())
@@ -464,7 +468,7 @@ class Engine:
                         speed[o],
                     )
                 active, unsure = self._schedules_at(lrule, lt)
-                hot = (active & hot) | self.rule_busy[lrule] | unsure
+                hot = self._hot(lrule, active & hot) | unsure
                 careful[lr[hot]] = True
                 # both sides of a pairing the per-record path must see in order
                 partner = row_of[other]
@@ -730,7 +734,17 @@ class Engine:
     # ----------------------------------------------------------- hysteresis
 
     def _mark(self, rule_id: RuleId) -> None:
-        self.rule_busy[self.tables.rule_index[rule_id]] = not self.rules[rule_id].idle
+        i = self.tables.rule_index[rule_id]
+        rs = self.rules[rule_id]
+        self.rule_busy[i] = not rs.idle
+        self.rule_steady[i] = rs.episode is not None and rs.comp_run == 0 and not self._unit_rules[i]
+
+    def _hot(self, rule: np.ndarray, violating: np.ndarray) -> np.ndarray:
+        """Which pieces of evidence may change their rule: violating evidence
+        for a rule at rest or in a compliant run, any other evidence for a rule
+        under way; not violating evidence for a rule steadily in an episode."""
+        busy = self.rule_busy[rule]
+        return np.asarray((violating & ~self.rule_steady[rule]) | (busy & ~violating))
 
     def _evidence(
         self,
