@@ -73,7 +73,17 @@ class Engine:
         self.counters: Counter[str] = Counter()
         self._release: deque[tuple[float, DeviceId]] = deque()
         self._pending_columns: list[Columns] = []
-        self._comms: list[tuple[float, DeviceId]] = []
+        # comms-loss timers: each device's deadline is last receipt + timeout;
+        # the deadlines are scanned in bulk once the earliest one has passed
+        self._timeout = np.array(
+            [
+                np.nan if (t := compiled.devices[d].comms_timeout_s) is None else t
+                for d in self.tables.dev_ids
+            ],
+            np.float64,
+        )
+        self._comms_open = np.zeros(len(self.tables.dev_ids), bool)
+        self._next_comms_check = np.inf
         self._bounds: list[tuple[float, RuleId]] = []
 
     def device_number(self, device: DeviceId) -> int | None:
@@ -132,10 +142,10 @@ class Engine:
             if HealthType.COMMS_LOSS in st.health:
                 resumed_s = float(cols.received_s[cols.dev == i].min())
                 self._close_health(st, HealthType.COMMS_LOSS, resumed_s, effects)
-        for i in touched[~c.queued_comms[touched]].tolist():
-            dev = self.tables.dev_ids[i]
-            if self.c.devices[dev].comms_timeout_s is not None:
-                self._queue_comms(dev, self.devices[dev])
+        self._next_comms_check = min(
+            self._next_comms_check,
+            float(np.nanmin(c.last_received[touched] + self._timeout[touched], initial=np.inf)),
+        )
         now = self._now_or(float(cols.received_s.max()))
         c.last_arrival[touched] = now
         c.pending_since[touched] = np.fmin(c.pending_since[touched], now)  # NaN: none pending
@@ -220,31 +230,33 @@ class Engine:
         ep = st.health.get(HealthType.COMMS_LOSS)
         if ep is not None:
             self._close_health(st, HealthType.COMMS_LOSS, received_s, effects)
-        if info.comms_timeout_s is not None and not st.queued_comms:
-            self._queue_comms(dev, st)
-
-    def _queue_comms(self, dev: DeviceId, st: DeviceState) -> None:
-        timeout = self.c.devices[dev].comms_timeout_s
-        assert timeout is not None
-        heapq.heappush(self._comms, (st.last_received_s + timeout, dev))
-        st.queued_comms = True
+        if info.comms_timeout_s is not None:
+            due_s = st.last_received_s + info.comms_timeout_s
+            if due_s < self._next_comms_check:
+                self._next_comms_check = due_s
 
     def _fire_comms(self, now_s: float, effects: list[Effect]) -> None:
-        """One timer per device in the heap; a timer that finds a later contact
-        moves itself to the new due time."""
-        heap = self._comms
-        while heap and heap[0][0] < now_s:
-            _, dev = heapq.heappop(heap)
-            info = self.c.devices[dev]
-            st = self.devices[dev]
-            assert info.comms_timeout_s is not None
-            due_s = st.last_received_s + info.comms_timeout_s
-            if due_s >= now_s:
-                heapq.heappush(heap, (due_s, dev))
-                continue
-            st.queued_comms = False  # re-armed by the next contact
-            if HealthType.COMMS_LOSS not in st.health:
-                self._open_health(st, dev, info, HealthType.COMMS_LOSS, due_s, now_s, effects)
+        """Open comms loss for every device silent for more than its timeout.
+        Scans all deadlines at once, and only when the earliest has passed."""
+        if now_s <= self._next_comms_check:
+            return
+        due = self.columns.last_received + self._timeout  # NaN: no timeout; -inf: never heard
+        with np.errstate(invalid="ignore"):
+            waiting = (due > -np.inf) & ~self._comms_open  # NaN compares False
+            fired = waiting & (due < now_s)
+        for i in np.flatnonzero(fired).tolist():
+            dev = self.tables.dev_ids[i]
+            self._open_health(
+                self.devices[dev],
+                dev,
+                self.c.devices[dev],
+                HealthType.COMMS_LOSS,
+                float(due[i]),
+                now_s,
+                effects,
+            )
+        rest = due[waiting & ~fired]
+        self._next_comms_check = float(rest.min()) if len(rest) else np.inf
 
     # --------------------------------------------------------------- events
 
@@ -905,12 +917,16 @@ class Engine:
     ) -> None:
         ep = Episode(type=kind.value, person=info.person, start_s=start_s, raised_s=raised_s, device=dev)
         st.health[kind] = ep
+        if kind == HealthType.COMMS_LOSS:
+            self._comms_open[st.index] = True
         st.refresh_busy()
         effects.append(EpisodeOpened(ep))
 
     def _close_health(self, st: DeviceState, kind: HealthType, end_s: float, effects: list[Effect]) -> None:
         ep = st.health.pop(kind)
         ep.end_s = max(end_s, ep.start_s)
+        if kind == HealthType.COMMS_LOSS:
+            self._comms_open[st.index] = False
         st.refresh_busy()
         effects.append(EpisodeClosed(ep))
 

@@ -16,6 +16,7 @@ from typing import Any
 from ronda.engine.engine import Engine
 from ronda.engine.episodes import Episode
 from ronda.engine.state import NEG_INF, RECENT_TIMES, Fix, RuleState
+from ronda.rules.models import HealthType
 from ronda.tracking.records import Position
 from ronda.types import DeviceId, PersonId, RuleId
 
@@ -144,10 +145,7 @@ def restore(engine: Engine, data: dict[str, Any]) -> Engine:
         st.tamper_event_s = _unnum(d.get("tamper_event_s", "-inf"))
         st.health = {k: ep for k, v in d.get("health", {}).items() if (ep := _unepisode(v)) is not None}
         st.refresh_busy()
-        info = engine.c.devices[DeviceId(dev)]
-        if info.comms_timeout_s is not None and st.last_received_s > NEG_INF:
-            heapq.heappush(engine._comms, (st.last_received_s + info.comms_timeout_s, DeviceId(dev)))
-            st.queued_comms = True
+        engine._comms_open[i] = HealthType.COMMS_LOSS in st.health
         if st.pending:
             dc.pending_since[i] = st.last_arrival_s
             engine._release.append((st.last_arrival_s + engine.p.reorder_hold_s, DeviceId(dev)))
@@ -177,4 +175,5 @@ def restore(engine: Engine, data: dict[str, Any]) -> Engine:
             if fix is not None:
                 engine.people.append(p, fix)
     engine.counters = Counter(data.get("counters", {}))
+    engine._next_comms_check = -math.inf  # scan every deadline at the next advance
     return engine

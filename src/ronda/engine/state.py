@@ -48,7 +48,6 @@ class DeviceColumns:
         self.last_received = _floats(n, NEG_INF)
         self.last_arrival = _floats(n, NEG_INF)  # processing clock at the last upload (reordering)
         self.pending_since = _floats(n, NAN)  # processing clock when the buffered upload began
-        self.queued_comms = np.zeros(n, bool)  # a comms-loss timer is in the heap
         self.last_time = _floats(n, NEG_INF)
         self.last_valid = _floats(n, NAN)
         self.nofix_since = _floats(n, NAN)
@@ -161,14 +160,6 @@ class DeviceState:
     @last_arrival_s.setter
     def last_arrival_s(self, v: float) -> None:
         self._c.last_arrival[self._i] = v
-
-    @property
-    def queued_comms(self) -> bool:
-        return bool(self._c.queued_comms[self._i])
-
-    @queued_comms.setter
-    def queued_comms(self, v: bool) -> None:
-        self._c.queued_comms[self._i] = v
 
     @property
     def last_received_s(self) -> float:
