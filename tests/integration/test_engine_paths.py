@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from ronda.engine.compiled import compile_caseload
-from ronda.engine.engine import Engine, _to_columns, run
+from ronda.engine.engine import Engine, run
 from ronda.engine.episodes import Effect
+from ronda.engine.state import Columns
 from ronda.scenarios.loader import Scenario, load_scenario, read_arrivals
 from ronda.simulator import CITIES, SimulationConfig, local_midnight, simulate
 from ronda.tracking.records import Position, Record
@@ -76,7 +77,7 @@ def test_columns_in_equal_records_in(scenario: Scenario) -> None:
             if not isinstance(r, Position):
                 b += columns.feed(r)
         if positions:
-            b += columns.feed_columns(_to_columns(positions, columns.tables.dev_index))
+            b += columns.feed_columns(Columns.from_positions(positions, columns.tables.dev_index))
         b += columns.advance(end)
     a += one_by_one.flush()
     b += columns.flush()

@@ -305,7 +305,7 @@ class Engine:
                 # a few records: array set-up would cost more than it saves
                 self._process_records(recs, effects)
                 return
-            parts.append(_to_columns(recs, self.tables.dev_index))
+            parts.append(Columns.from_positions(recs, self.tables.dev_index))
         cols = Columns.concat(parts) if len(parts) > 1 else parts[0]
         if len(cols):
             self._process_columns(cols, effects)
@@ -515,7 +515,7 @@ class Engine:
         for row in slow.tolist():
             i = int(rows[row])
             dev = tb.dev_ids[int(d[row])]
-            rec = _row_position(cols, i, dev)
+            rec = cols.position(i, dev)
             depths = depth_of.get(row, []) if v[row] else None
             self._position(
                 dev,
@@ -933,42 +933,6 @@ class Engine:
 
 _NO_SHAPES = np.zeros(0, np.int64)
 _SMALL_BATCH = 64  # releases smaller than this take the per-record path
-
-
-def _to_columns(recs: list[Position], index: dict[DeviceId, int]) -> Columns:
-    def col(values: list[float | None]) -> np.ndarray:
-        return np.array([NAN if v is None else v for v in values], np.float64)
-
-    return Columns(
-        dev=np.array([index[r.device] for r in recs], np.int64),
-        time_s=np.array([r.time_s for r in recs], np.float64),
-        received_s=np.array([r.received_s for r in recs], np.float64),
-        lat=col([r.lat if r.valid else None for r in recs]),
-        lon=col([r.lon if r.valid else None for r in recs]),
-        accuracy_m=col([r.accuracy_m for r in recs]),
-        speed_mps=col([r.speed_mps for r in recs]),
-        battery_pct=col([r.battery_pct for r in recs]),
-        valid=np.array([r.valid for r in recs], bool),
-    )
-
-
-def _opt(v: float) -> float | None:
-    return None if math.isnan(v) else v
-
-
-def _row_position(cols: Columns, i: int, dev: DeviceId) -> Position:
-    valid = bool(cols.valid[i])
-    return Position(
-        dev,
-        float(cols.time_s[i]),
-        float(cols.received_s[i]),
-        lat=_opt(float(cols.lat[i])) if valid else None,
-        lon=_opt(float(cols.lon[i])) if valid else None,
-        accuracy_m=_opt(float(cols.accuracy_m[i])),
-        speed_mps=_opt(float(cols.speed_mps[i])),
-        battery_pct=_opt(float(cols.battery_pct[i])),
-        valid=valid,
-    )
 
 
 def run(engine: Engine, records: Iterable[Record]) -> list[Effect]:

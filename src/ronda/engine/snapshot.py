@@ -106,14 +106,13 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 
 
 def _pending_column_records(engine: Engine) -> dict[str, list[Position]]:
-    from ronda.engine.engine import _row_position
     from ronda.engine.state import Columns
 
     cols = Columns.concat(engine._pending_columns)
     out: dict[str, list[Position]] = {}
     for i in range(len(cols)):
         dev = engine.tables.dev_ids[int(cols.dev[i])]
-        out.setdefault(dev, []).append(_row_position(cols, i, dev))
+        out.setdefault(dev, []).append(cols.position(i, dev))
     return out
 
 

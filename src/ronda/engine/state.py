@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from ronda.engine.episodes import Episode
 from ronda.tracking.records import Position
+from ronda.types import DeviceId
 
 NEG_INF = float("-inf")
 NAN = float("nan")
@@ -257,6 +258,40 @@ class Columns:
 
     def __len__(self) -> int:
         return len(self.dev)
+
+    @staticmethod
+    def from_positions(recs: list[Position], index: dict[DeviceId, int]) -> Columns:
+        """Positions as columns; `index` numbers the devices (Engine.device_number)."""
+
+        def col(values: list[float | None]) -> F64:
+            return np.array([NAN if v is None else v for v in values], np.float64)
+
+        return Columns(
+            dev=np.array([index[r.device] for r in recs], np.int64),
+            time_s=np.array([r.time_s for r in recs], np.float64),
+            received_s=np.array([r.received_s for r in recs], np.float64),
+            lat=col([r.lat if r.valid else None for r in recs]),
+            lon=col([r.lon if r.valid else None for r in recs]),
+            accuracy_m=col([r.accuracy_m for r in recs]),
+            speed_mps=col([r.speed_mps for r in recs]),
+            battery_pct=col([r.battery_pct for r in recs]),
+            valid=np.array([r.valid for r in recs], bool),
+        )
+
+    def position(self, i: int, device: DeviceId) -> Position:
+        """Row i back as a Position."""
+        valid = bool(self.valid[i])
+        return Position(
+            device,
+            float(self.time_s[i]),
+            float(self.received_s[i]),
+            lat=_opt(float(self.lat[i])) if valid else None,
+            lon=_opt(float(self.lon[i])) if valid else None,
+            accuracy_m=_opt(float(self.accuracy_m[i])),
+            speed_mps=_opt(float(self.speed_mps[i])),
+            battery_pct=_opt(float(self.battery_pct[i])),
+            valid=valid,
+        )
 
     def take(self, idx: npt.NDArray[np.int64]) -> Columns:
         return Columns(
