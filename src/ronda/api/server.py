@@ -1,18 +1,27 @@
-"""Running the server: one process, one event loop, two ports (API and ingest)."""
+"""Running the server: one process, one event loop, two HTTP ports (API and
+ingest) and the embedded device gateway (TCP protocols, MQTT).
+
+Start order: the live service (database, engine, the durable sink), then the
+gateway (its records go to that sink: committed, then fed to the engine,
+acknowledged to the device after the commit), then HTTP. Stop order is the
+reverse, so nothing is acknowledged after the sink has drained."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import uvicorn
 
 from ronda.api.app import PortRouter, create_app
 from ronda.api.ingest import create_ingest_app
 from ronda.api.settings import ServerSettings
+from ronda.gateway.mqtt import MqttSettings
+from ronda.gateway.service import Gateway, GatewayConfig
 from ronda.pipeline.service import LiveService, ServiceConfig
 from ronda.storage.db import connect, migrate
 
@@ -34,6 +43,56 @@ class Running:
     api_port: int
     ingest_port: int
     server: uvicorn.Server
+    gateway: Gateway | None = None
+    gateway_ports: dict[str, int] = field(default_factory=dict)
+
+
+async def _broker_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def mqtt_settings(settings: ServerSettings) -> MqttSettings | None:
+    """The MQTT consumer to run: none when off, or when ``auto`` finds no broker."""
+    g = settings.gateway
+    mode = g.mqtt.strip()
+    if mode.lower() == "off":
+        return None
+    host, port = "127.0.0.1", 1883
+    if mode.lower() != "auto":
+        host, _, raw = mode.rpartition(":") if mode.count(":") == 1 else (mode, "", "")
+        port = int(raw) if raw.isdigit() else 1883
+    elif not await _broker_answers(host, port):
+        log.info("no MQTT broker on %s:%d: MQTT ingest off (RONDA_MQTT=HOST:PORT to insist)", host, port)
+        return None
+    return MqttSettings(
+        host=host,
+        port=port,
+        topic_prefix=g.mqtt_prefix,
+        client_id=g.mqtt_client_id,
+        username=g.mqtt_username,
+        password=g.mqtt_password,
+    )
+
+
+async def gateway_config(settings: ServerSettings) -> GatewayConfig | None:
+    """The embedded gateway's configuration; None when it is turned off."""
+    g = settings.gateway
+    if not g.enabled:
+        return None
+    return GatewayConfig(
+        host=g.host or settings.host,
+        ports=dict(g.ports),
+        mqtt=await mqtt_settings(settings),
+        metrics_host=g.host or settings.host,
+        metrics_port=g.metrics_port,
+    )
 
 
 async def serve(
@@ -42,32 +101,61 @@ async def serve(
     config: ServiceConfig | None = None,
     on_ready: Callable[[Running], Awaitable[None]] | None = None,
 ) -> None:
-    """Migrate the database, resume the engine, serve until told to stop
-    (SIGINT/SIGTERM: graceful, with a last checkpoint)."""
+    """Migrate the database, resume the engine, start the device gateway,
+    serve until told to stop (SIGINT/SIGTERM: graceful, with a last checkpoint)."""
     db = connect(settings.base.effective_database_url)
     await asyncio.to_thread(migrate, db)
     svc = LiveService(
         db, settings.base.engine, config or ServiceConfig(checkpoint_every_s=settings.checkpoint_every_s)
     )
-    api_sock = bind(settings.host, settings.port)
-    ingest_sock = bind(settings.host, settings.ingest_port)
-    api_port, ingest_port = api_sock.getsockname()[1], ingest_sock.getsockname()[1]
-    app = PortRouter(create_app(svc, settings.api_token), create_ingest_app(svc), ingest_port)
-    server = uvicorn.Server(
-        uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=5)
-    )
-
-    async def announce() -> None:
-        while not server.started:
-            await asyncio.sleep(0.05)
-        running = Running(svc, api_port, ingest_port, server)
-        print(f"ronda: API on http://{settings.host}:{api_port} ingest on :{ingest_port}", flush=True)
-        if on_ready is not None:
-            await on_ready(running)
-
-    watcher = asyncio.create_task(announce())
+    gateway: Gateway | None = None
+    socks: list[socket.socket] = []
     try:
-        await server.serve(sockets=[api_sock, ingest_sock])
+        api_sock = bind(settings.host, settings.port)
+        socks.append(api_sock)
+        ingest_sock = bind(settings.host, settings.ingest_port)
+        socks.append(ingest_sock)
+        api_port, ingest_port = api_sock.getsockname()[1], ingest_sock.getsockname()[1]
+        # The service is started here rather than by the app's lifespan, so that
+        # the gateway can hand records to its sink before HTTP is up.
+        await svc.start()
+        gw_config = await gateway_config(settings)
+        if gw_config is not None:
+            gateway = Gateway(svc.sink, gw_config)
+            await gateway.start()
+        app = PortRouter(create_app(svc, settings.api_token), create_ingest_app(svc), ingest_port)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=5
+            )
+        )
+        gw_ports = {name: gateway.port(name) for name in gateway.servers} if gateway is not None else {}
+
+        async def announce() -> None:
+            while not server.started:
+                await asyncio.sleep(0.05)
+            running = Running(svc, api_port, ingest_port, server, gateway, gw_ports)
+            devices = ", ".join(f"{name} :{port}" for name, port in gw_ports.items())
+            mqtt = gateway is not None and gateway.mqtt is not None
+            print(
+                f"ronda: API on http://{settings.host}:{api_port} ingest on :{ingest_port}"
+                + (f" devices {devices}" if devices else "")
+                + (" mqtt on" if mqtt else ""),
+                flush=True,
+            )
+            if on_ready is not None:
+                await on_ready(running)
+
+        watcher = asyncio.create_task(announce())
+        try:
+            await server.serve(sockets=[api_sock, ingest_sock])
+        finally:
+            watcher.cancel()
     finally:
-        watcher.cancel()
+        if gateway is not None:
+            await gateway.stop()
+        if svc.started:
+            await svc.stop()
+        for sock in socks:
+            sock.close()
         db.dispose()

@@ -122,7 +122,11 @@ async def run_demo(
     engine = dataclasses.replace(
         settings.base.engine, reorder_hold_s=settings.base.engine.reorder_hold_s / speed
     )
-    settings = dataclasses.replace(settings, base=dataclasses.replace(settings.base, engine=engine))
+    settings = dataclasses.replace(
+        settings,
+        base=dataclasses.replace(settings.base, engine=engine),
+        gateway=dataclasses.replace(settings.gateway, enabled=False),  # the demo's devices use HTTP
+    )
     start_s = play_from(scenario)
     lines = await asyncio.to_thread(arrivals, scenario)
 

@@ -1,7 +1,9 @@
 """`ronda gateway`: the device gateway on its own (TCP protocols, MQTT, metrics).
 
-Until the server's database sink exists, received records are appended to a
-JSON Lines file (``--out``, fsynced before each acknowledgement).
+Received records are appended to a JSON Lines file (``--out``, fsynced
+before each acknowledgement), or, with ``--database URL``, committed to the
+server's database (before each acknowledgement). ``ronda serve`` runs the same
+gateway embedded, feeding its live engine too.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ronda.gateway.dbsink import DatabaseSink
 from ronda.gateway.jsonl import JsonLinesSink
 from ronda.gateway.mqtt import MqttSettings
 from ronda.gateway.protocols import PROTOCOLS
@@ -26,6 +30,13 @@ def gateway(
     out: Annotated[
         Path, typer.Option("--out", help="Append received records here (JSON Lines, native shape)")
     ] = Path("data/records.jsonl"),
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Commit records to this database (SQLAlchemy URL) instead of --out",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address the TCP servers listen on")] = "0.0.0.0",
     gt06_port: Annotated[int, typer.Option(help="GT06 TCP port (-1: off)")] = PROTOCOLS["gt06"].default_port,
     teltonika_port: Annotated[int, typer.Option(help="Teltonika TCP port (-1: off)")] = PROTOCOLS[
@@ -72,7 +83,10 @@ def gateway(
         metrics_port=metrics_port if metrics_port >= 0 else None,
     )
     try:
-        asyncio.run(run_gateway(JsonLinesSink(out), config))
+        if database is not None:
+            asyncio.run(run_database_gateway(database, config))
+        else:
+            asyncio.run(run_gateway(JsonLinesSink(out), config))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -80,7 +94,23 @@ def gateway(
         raise typer.Exit(2) from exc
 
 
-async def run_gateway(sink: RecordSink, config: GatewayConfig, stop: asyncio.Event | None = None) -> None:
+async def run_database_gateway(
+    url: str,
+    config: GatewayConfig,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Gateway], Awaitable[None]] | None = None,
+) -> None:
+    """Run a gateway whose sink is the database at ``url``."""
+    async with DatabaseSink(url) as sink:
+        await run_gateway(sink, config, stop, on_ready)
+
+
+async def run_gateway(
+    sink: RecordSink,
+    config: GatewayConfig,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Gateway], Awaitable[None]] | None = None,
+) -> None:
     """Run a gateway with ``sink`` until ``stop`` is set (or SIGINT/SIGTERM)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,6 +125,8 @@ async def run_gateway(sink: RecordSink, config: GatewayConfig, stop: asyncio.Eve
         async with Gateway(sink, config) as gw:
             ports = ", ".join(f"{name} {gw.port(name)}" for name in gw.servers)
             logging.getLogger("ronda.gateway").info("gateway up: %s", ports or "no TCP protocols")
+            if on_ready is not None:
+                await on_ready(gw)
             await stop.wait()
     finally:
         for sig in installed:

@@ -57,25 +57,64 @@ def _settings(
     )
 
 
+GatewayPort = Annotated[int | None, typer.Option(help="TCP port (-1: off) [RONDA_<PROTOCOL>_PORT]")]
+
+
 def serve(
     host: Host = None,
     port: Port = None,
     ingest_port: IngestPort = None,
     database: Database = None,
     data_dir: DataDir = None,
+    gateway: Annotated[
+        bool | None,
+        typer.Option(
+            "--gateway/--no-gateway", help="device gateway: TCP protocols and MQTT [RONDA_GATEWAY, on]"
+        ),
+    ] = None,
+    gateway_host: Annotated[
+        str | None, typer.Option(help="address of the device TCP ports [RONDA_GATEWAY_HOST, --host]")
+    ] = None,
+    gt06_port: GatewayPort = None,
+    teltonika_port: GatewayPort = None,
+    h02_port: GatewayPort = None,
+    watch_port: GatewayPort = None,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(
+            help="auto (subscribe if a broker answers on 127.0.0.1:1883), off, HOST[:PORT] [RONDA_MQTT]"
+        ),
+    ] = None,
 ) -> None:
     """Run the server: REST API, live stream and /docs on one port, device
-    ingest (OsmAnd, native) on another, the live engine, the database."""
+    ingest (OsmAnd, native) on another, the device gateway (GT06 5023,
+    Teltonika 5027, H02 5013, Watch 5093, MQTT), the live engine, the database."""
     from ronda.api.server import serve as run
 
     settings = _settings(host, port, ingest_port, database, data_dir)
+    g = settings.gateway
+    ports = dict(g.ports)
+    asked = {"gt06": gt06_port, "teltonika": teltonika_port, "h02": h02_port, "watch": watch_port}
+    for name, value in asked.items():
+        if value is not None and value < 0:
+            ports.pop(name, None)
+        elif value is not None:
+            ports[name] = value
+    g = dataclasses.replace(
+        g,
+        enabled=g.enabled if gateway is None else gateway,
+        host=gateway_host or g.host,
+        ports=ports,
+        mqtt=mqtt or g.mqtt,
+    )
+    settings = dataclasses.replace(settings, gateway=g)
     if settings.api_token is None:
         err.print(
             "[yellow]warning:[/] RONDA_API_TOKEN is not set: the API is open to anyone who can reach it"
         )
     try:
         asyncio.run(run(settings))
-    except RondaError as exc:
+    except (RondaError, OSError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:

@@ -1,9 +1,14 @@
-"""Decoders raise nothing but InvalidFrame on any bytes, and splitters always progress."""
+"""Decoders raise nothing but InvalidFrame on any bytes, and splitters always progress.
+
+CI runs ``RONDA_FUZZ_EXAMPLES`` examples per test and protocol (default 300);
+the full run is ``RONDA_FUZZ_EXAMPLES=100000 .venv/bin/pytest tests/unit/devices/test_fuzz.py``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable
 
 import pytest
@@ -50,7 +55,8 @@ def _sessions() -> dict[str, tuple[Splitter, Decoder, list[bytes]]]:
 
 
 SESSIONS = _sessions()
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("RONDA_FUZZ_EXAMPLES", "300"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _feed(split: Splitter, decode: Decoder, data: bytes) -> None:
