@@ -4,6 +4,7 @@ alert workflow (acknowledge, assign, note, resolve) through one transition table
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -119,24 +120,19 @@ def list_episodes(
 
 
 def get_alert(s: Session, alert_id: int) -> tuple[EpisodeRow, AlertRow]:
-    row = s.execute(
-        select(EpisodeRow, AlertRow)
-        .join(AlertRow, AlertRow.episode_id == EpisodeRow.id)
-        .where(AlertRow.id == alert_id)
-    ).first()
-    if row is None:
-        raise NotFound("alert", alert_id)
-    return row[0], row[1]
+    return _episode_and_alert(s, AlertRow.id == alert_id, "alert", alert_id)
 
 
 def get_episode(s: Session, episode_id: int) -> tuple[EpisodeRow, AlertRow]:
+    return _episode_and_alert(s, EpisodeRow.id == episode_id, "episode", episode_id)
+
+
+def _episode_and_alert(s: Session, where: Any, what: str, key: int) -> tuple[EpisodeRow, AlertRow]:
     row = s.execute(
-        select(EpisodeRow, AlertRow)
-        .join(AlertRow, AlertRow.episode_id == EpisodeRow.id)
-        .where(EpisodeRow.id == episode_id)
+        select(EpisodeRow, AlertRow).join(AlertRow, AlertRow.episode_id == EpisodeRow.id).where(where)
     ).first()
     if row is None:
-        raise NotFound("episode", episode_id)
+        raise NotFound(what, key)
     return row[0], row[1]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +24,16 @@ from ronda.storage.models import (
 DEVICE_STATUSES = ("in_stock", "active", "faulty", "retired")
 
 
+_Row = TypeVar("_Row")
+
+
+def _get(s: Session, model: type[_Row], key: str, what: str) -> _Row:
+    row = s.get(model, key)
+    if row is None:
+        raise NotFound(what, key)
+    return row
+
+
 def now_s() -> float:
     return time.time()
 
@@ -32,10 +42,7 @@ def now_s() -> float:
 
 
 def get_person(s: Session, person_id: str) -> PersonRow:
-    row = s.get(PersonRow, person_id)
-    if row is None:
-        raise NotFound("person", person_id)
-    return row
+    return _get(s, PersonRow, person_id, "person")
 
 
 def list_persons(s: Session, role: str | None = None, limit: int = 1000, offset: int = 0) -> list[PersonRow]:
@@ -84,10 +91,7 @@ def delete_person(s: Session, person_id: str) -> None:
 
 
 def get_zone(s: Session, zone_id: str) -> ZoneRow:
-    row = s.get(ZoneRow, zone_id)
-    if row is None:
-        raise NotFound("zone", zone_id)
-    return row
+    return _get(s, ZoneRow, zone_id, "zone")
 
 
 def list_zones(s: Session, limit: int = 1000, offset: int = 0) -> list[ZoneRow]:
@@ -129,10 +133,7 @@ def delete_zone(s: Session, zone_id: str) -> None:
 
 
 def get_device(s: Session, device_id: str) -> DeviceRow:
-    row = s.get(DeviceRow, device_id)
-    if row is None:
-        raise NotFound("device", device_id)
-    return row
+    return _get(s, DeviceRow, device_id, "device")
 
 
 def list_devices(
