@@ -237,16 +237,19 @@ def export(
 
 
 def _alert_line(e: object) -> dict[str, object]:
+    """The scenario format's alert line of a stored episode (Episode.to_alert)."""
+    from ronda.engine.episodes import Episode
     from ronda.storage.models import EpisodeRow
-    from ronda.types import to_iso
+    from ronda.types import DeviceId, PersonId, RuleId
 
     assert isinstance(e, EpisodeRow)
-    line: dict[str, object] = {"type": e.type, "person": e.person_id}
-    if e.rule_id is not None:
-        line["rule"] = e.rule_id
-    if e.device_id is not None:
-        line["device"] = e.device_id
-    line["start"] = to_iso(e.start_s)
-    line["raised"] = to_iso(e.raised_s)
-    line["end"] = None if e.end_s is None else to_iso(e.end_s)
-    return line
+    episode = Episode(
+        type=e.type,
+        person=PersonId(e.person_id) if e.person_id else None,
+        start_s=e.start_s,
+        raised_s=e.raised_s,
+        rule=RuleId(e.rule_id) if e.rule_id else None,
+        device=DeviceId(e.device_id) if e.device_id else None,
+        end_s=e.end_s,
+    )
+    return episode.to_alert()

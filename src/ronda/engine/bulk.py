@@ -10,6 +10,7 @@ others only update the per-device columns. Both paths give identical alerts.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,18 +43,10 @@ class BulkPath:
     _sched_from: np.ndarray
     _sched_until: np.ndarray
 
-    def _position(
-        self,
-        dev: DeviceId,
-        info: DeviceInfo,
-        st: DeviceState,
-        r: Position,
-        x: float,
-        y: float,
-        depths: list[float] | None,
-        effects: list[Effect],
-    ) -> None:
-        raise NotImplementedError
+    # the per-record path (Engine._position) that careful fixes are handed to
+    _position: Callable[
+        [DeviceId, DeviceInfo, DeviceState, Position, float, float, list[float] | None, list[Effect]], None
+    ]
 
     def _process_columns(self, cols: Columns, effects: list[Effect]) -> None:
         """Released positions: sorted by device and event time, projected and
