@@ -37,8 +37,9 @@ def connect(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (Alembic `upgrade head` by default)."""
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to `revision` (Alembic `upgrade heads` by default: each
+    feature area keeps its own migration branch from the initial schema)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:

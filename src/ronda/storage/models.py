@@ -204,3 +204,23 @@ class CheckpointRow(Base):
     created_s: Mapped[float]
     last_seq: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[dict[str, Any]]
+
+
+# Feature areas keep their tables in their own modules (one Base, one metadata);
+# importing them here registers them for Alembic and for `Base.metadata`.
+from ronda.storage import (  # noqa: E402
+    models_distributed,
+    models_evidence,
+    models_notify,
+    models_prison,
+    models_security,
+)
+
+__all__ = [
+    "Base",
+    "models_distributed",
+    "models_evidence",
+    "models_notify",
+    "models_prison",
+    "models_security",
+]

@@ -1,0 +1,3 @@
+"""Tables: Facilities, readers, wristbands, headcounts (issue 10)."""
+
+from __future__ import annotations

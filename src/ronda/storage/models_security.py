@@ -1,0 +1,3 @@
+"""Tables: Users, sessions, the audit chain, legal holds (issue 6)."""
+
+from __future__ import annotations
