@@ -1,0 +1,73 @@
+"""What the code asks to be translated: the msgids found by Babel's extractors
+under the mapping in `babel.cfg`. scripts/i18n writes them to `ronda.pot`; the
+catalog test compares them with every shipped language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+
+# Function names that mark a translatable string, in Python and in the web
+# app's JavaScript alike: `_` translates now, `N_` marks for later.
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "_": None,
+    "N_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+}
+
+
+def pybabel_keyword_flags() -> list[str]:
+    """The same keywords as `pybabel extract -k` flags."""
+    flags: list[str] = []
+    for name, spec in KEYWORDS.items():
+        flags += ["-k", name if spec is None else f"{name}:{','.join(map(str, spec))}"]
+    return flags
+
+
+def extract_messages(root: Path) -> dict[str, list[str]]:
+    """msgid → where it is used (`path:line`), for every marked string under `root`.
+    A plural message is keyed by its singular."""
+    with (root / "babel.cfg").open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    found: dict[str, list[str]] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(root), method_map, options_map, keywords=KEYWORDS
+    ):
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+    return found
+
+
+def fill_source_language(po_path: Path) -> int:
+    """English is the source language: its catalog repeats each msgid, so that
+    wording can be changed by a writer without touching code. Returns how many
+    entries were filled."""
+    from babel.messages.pofile import read_po, write_po
+
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    filled = 0
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple | list):
+            if not any(message.string):
+                message.string = tuple(message.id)
+                filled += 1
+        elif not message.string:
+            message.string = message.id
+            filled += 1
+    with po_path.open("wb") as fh:
+        write_po(fh, catalog, width=100)
+    return filled
+
+
+if __name__ == "__main__":  # scripts/i18n: python -m ronda.i18n.extract fill-en PO
+    import sys
+
+    if sys.argv[1:2] == ["fill-en"]:
+        print(f"en: {fill_source_language(Path(sys.argv[2]))} entries copied from their msgid")

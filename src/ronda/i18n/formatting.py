@@ -1,0 +1,41 @@
+"""Instants, numbers, distances and durations as a reader of a locale expects
+them (CLDR through Babel). Instants are always shown in a named time zone (the
+order's or the facility's), with the zone written out, never in the server's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, format_timedelta
+from babel.numbers import format_decimal
+from babel.units import format_unit
+
+from ronda.i18n.catalog import normalize
+
+
+def format_instant(epoch_s: float, timezone: str, language: str | None, *, seconds: bool = False) -> str:
+    """`29 nov 2026 21:53 (America/Santiago)` in Spanish, `Nov 29, 2026 9:53 PM
+    (America/Santiago)` in English: the reader's way, in `timezone`, zone named."""
+    lang = normalize(language)
+    local = dt.datetime.fromtimestamp(epoch_s, dt.UTC).astimezone(ZoneInfo(timezone))
+    time = format_time(local, "medium" if seconds else "short", locale=lang)
+    return f"{format_date(local, 'medium', locale=lang)} {time} ({timezone})"
+
+
+def format_number(value: float, language: str | None, *, digits: int = 0) -> str:
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(round(value, digits), format=fmt, locale=normalize(language))
+
+
+def format_distance(metres: float, language: str | None) -> str:
+    """Metres below a kilometre, else kilometres with one decimal: `850 m`, `1,2 km`."""
+    lang = normalize(language)
+    if abs(metres) < 1000:
+        return format_unit(round(metres), "length-meter", length="short", locale=lang)
+    return format_unit(round(metres / 1000, 1), "length-kilometer", length="short", locale=lang)
+
+
+def format_duration(seconds: float, language: str | None) -> str:
+    """`4 minutes`, `4 minutos`: the nearest unit, as a person would say it."""
+    return format_timedelta(dt.timedelta(seconds=seconds), threshold=1.0, locale=normalize(language))

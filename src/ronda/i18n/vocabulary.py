@@ -1,0 +1,76 @@
+"""The domain's own words, once: what every screen, message and report calls
+a rule type, an episode, an alert status or an outcome. Values are the stable
+codes used in the API and storage; labels are English msgids translated by
+the catalogs (es: *toque de queda*, *zona de exclusión*; pt: *recolher
+obrigatório*, *zona de exclusão*)."""
+
+from __future__ import annotations
+
+from ronda.i18n.catalog import N_, gettext
+
+LABELS: dict[str, dict[str, str]] = {
+    "rule": {
+        "exclusion": N_("Exclusion zone"),
+        "inclusion": N_("Inclusion zone"),
+        "curfew": N_("Curfew"),
+        "proximity": N_("Victim proximity"),
+    },
+    "episode": {
+        "exclusion": N_("Entered an exclusion zone"),
+        "inclusion": N_("Left an inclusion zone"),
+        "curfew": N_("Curfew violation"),
+        "proximity": N_("Approached the protected person"),
+        "tamper": N_("Device tampered with"),
+        "low_battery": N_("Low battery"),
+        "comms_loss": N_("No signal"),
+        "no_fix": N_("No location fix"),
+    },
+    "event": {
+        "strap_tamper": N_("Strap tampered with"),
+        "strap_restored": N_("Strap restored"),
+        "tag_present": N_("Tag at home"),
+        "tag_absent": N_("Tag away from home"),
+        "heartbeat": N_("Heartbeat"),
+        "sos": N_("SOS button"),
+        "low_battery": N_("Low battery"),
+        "power_cut": N_("Home unit power cut"),
+        "power_restored": N_("Home unit power restored"),
+        "duress": N_("Duress button"),
+    },
+    "status": {
+        "new": N_("New"),
+        "acknowledged": N_("Acknowledged"),
+        "assigned": N_("Assigned"),
+        "escalated": N_("Escalated"),
+        "resolved": N_("Resolved"),
+    },
+    "severity": {
+        "critical": N_("Critical"),
+        "high": N_("High"),
+        "medium": N_("Medium"),
+        "low": N_("Low"),
+    },
+    "outcome": {
+        "violation_confirmed": N_("Violation confirmed"),
+        "false_alarm": N_("False alarm"),
+        "technical_issue": N_("Technical issue"),
+        "authorised": N_("Authorised absence"),
+        "other": N_("Other"),
+    },
+    "role": {
+        "admin": N_("Administrator"),
+        "supervisor": N_("Supervisor"),
+        "operator": N_("Operator"),
+        "officer": N_("Probation officer"),
+        "auditor": N_("Auditor"),
+        "monitored": N_("Monitored person"),
+        "protected": N_("Protected person"),
+    },
+}
+
+
+def label(kind: str, code: str, language: str | None) -> str:
+    """The reader's word for a code (`label("rule", "curfew", "pt")` →
+    `Recolher obrigatório`); an unknown code is shown as it is."""
+    msgid = LABELS.get(kind, {}).get(code)
+    return gettext(language, msgid) if msgid else code

@@ -1,0 +1,71 @@
+"""Every string the code marks for translation is translated in every shipped
+language, with the same placeholders; a translator's slip fails here, naming
+the message and where the code uses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from ronda.i18n import LANGUAGES
+from ronda.i18n.catalog import LOCALE_DIR, placeholders
+from ronda.i18n.extract import extract_messages
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def used() -> dict[str, list[str]]:
+    messages = extract_messages(ROOT)
+    assert messages, "no marked strings found: is babel.cfg's mapping right?"
+    return messages
+
+
+def load(language: str) -> Catalog:
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "ronda.po").open("rb") as fh:
+        return read_po(fh, locale=language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_used_string_is_translated(language: str, used: dict[str, list[str]]) -> None:
+    catalog = load(language)
+    missing = []
+    for msgid, where in sorted(used.items()):
+        message = catalog.get(msgid)
+        if message is None:
+            # A plural entry is keyed by (singular, plural) in the catalog.
+            message = next((m for m in catalog if isinstance(m.id, tuple) and m.id[0] == msgid), None)
+        strings = message.string if message is not None else ""
+        texts = list(strings) if isinstance(strings, tuple | list) else [strings]
+        if message is None or message.fuzzy or not all(texts):
+            missing.append(f"{msgid!r} (used at {where[0]})")
+    assert not missing, (
+        f"{len(missing)} strings lack a {language} translation; run scripts/i18n and translate:\n"
+        + "\n".join(missing[:40])
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_placeholders_match(language: str) -> None:
+    wrong = []
+    for message in load(language):
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set().union(*(placeholders(i) for i in ids))
+        for text in strings:
+            # A plural form may leave the count implicit ("one alert"), never add a name.
+            got = placeholders(text)
+            if got - wanted or (wanted - got - {"n"}):
+                wrong.append(f"{ids[0]!r}: expects {sorted(wanted)}, has {sorted(got)} in {text!r}")
+    assert not wrong, f"{language}: placeholders differ:\n" + "\n".join(wrong)
+
+
+def test_placeholder_check_catches_a_renamed_name() -> None:
+    assert placeholders("{person} entered {zone} at {time:%H:%M}") == {"person", "zone", "time"}
+    assert placeholders("{persona} entró en {zone}") != placeholders("{person} entered {zone}")
+    assert placeholders("literal {{braces}} are not names") == set()

@@ -1,0 +1,81 @@
+"""Lookup, language choice and locale formatting as readers meet them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ronda.i18n import (
+    format_distance,
+    format_duration,
+    format_instant,
+    format_number,
+    gettext,
+    messages_for,
+    negotiate,
+    normalize,
+    translator,
+)
+from ronda.i18n.vocabulary import LABELS, label
+
+# 2026-07-01 12:00:00 UTC
+NOON_UTC = 1782907200.0
+
+
+def test_domain_words_in_each_language() -> None:
+    assert label("rule", "curfew", "es") == "Toque de queda"
+    assert label("rule", "curfew", "pt") == "Recolher obrigatório"
+    assert label("rule", "exclusion", "pt-BR") == "Zona de exclusão"
+    assert label("rule", "exclusion", "en") == "Exclusion zone"
+    assert label("rule", "unheard_of", "es") == "unheard_of"
+
+
+def test_every_vocabulary_code_has_a_spanish_and_portuguese_word() -> None:
+    for kind, codes in LABELS.items():
+        for code, msgid in codes.items():
+            for language in ("es", "pt"):
+                assert label(kind, code, language) != msgid or msgid in {"Supervisor", "Auditor"}, (kind, code)
+
+
+@pytest.mark.parametrize(
+    ("asked", "got"),
+    [("pt-BR", "pt"), ("es_CL", "es"), ("EN", "en"), ("fr", "en"), (None, "en"), ("", "en")],
+)
+def test_normalize(asked: str | None, got: str) -> None:
+    assert normalize(asked) == got
+
+
+def test_negotiate_accept_language() -> None:
+    assert negotiate("pt-BR,pt;q=0.9,en;q=0.8") == "pt"
+    assert negotiate("fr-FR, es;q=0.5, en;q=0.4") == "es"
+    assert negotiate("de, fr") == "en"
+    assert negotiate("de", default="es") == "es"
+    assert negotiate("en;q=0.1, es;q=0.9") == "es"
+
+
+def test_translator_and_missing_message_falls_back_to_source() -> None:
+    t = translator("es")
+    assert t("Critical") == "Crítica"
+    assert gettext("pt", "a string nobody translated") == "a string nobody translated"
+
+
+def test_messages_for_the_web_app() -> None:
+    es = messages_for("es")
+    assert es["Curfew"] == "Toque de queda"
+    assert "" not in es
+
+
+def test_instants_are_local_to_the_order_with_the_zone_named() -> None:
+    # Santiago is UTC-4 in July (winter), Lisbon UTC+1 (summer).
+    assert format_instant(NOON_UTC, "America/Santiago", "es") == "1 jul 2026 8:00 (America/Santiago)"
+    assert format_instant(NOON_UTC, "Europe/Lisbon", "pt") == "1 de jul. de 2026 13:00 (Europe/Lisbon)"
+    assert format_instant(NOON_UTC, "America/Chicago", "en", seconds=True).startswith("Jul 1, 2026 7:00:00")
+
+
+def test_numbers_distances_durations() -> None:
+    assert format_number(12345.6, "es", digits=1) == "12.345,6"
+    assert format_number(12345.6, "en", digits=1) == "12,345.6"
+    assert format_distance(85.4, "pt") == "85 m"
+    assert format_distance(1234, "es") == "1,2 km"
+    assert format_distance(1234, "en") == "1.2 km"
+    assert format_duration(250, "es") == "4 minutos"
+    assert format_duration(250, "en") == "4 minutes"
