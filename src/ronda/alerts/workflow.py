@@ -2,6 +2,16 @@
 
 An alert is the monitoring centre's work item about one episode. Its status
 moves only along `TRANSITIONS`; anything else is refused (and says why).
+
+    new ──assign──▶ assigned ──acknowledge──▶ acknowledged ──resolve──▶ resolved
+     │                 │                          ▲   │                   │
+     └──escalate──▶ escalated ──acknowledge───────┘   └──escalate─▶ …     └─reopen─▶ acknowledged
+
+`new` is what the issue calls "open". An alert nobody acknowledged within its
+response target is escalated by the system (actor ``system:escalation``);
+an operator may also escalate one by hand (to hand it up). Notes and protocol
+steps never change the status, and every move, including those that keep the
+status, is recorded with who and when by the storage layer.
 """
 
 from __future__ import annotations
@@ -13,6 +23,8 @@ from ronda.errors import RondaError
 
 class AlertStatus(StrEnum):
     NEW = "new"
+    ASSIGNED = "assigned"
+    ESCALATED = "escalated"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
 
@@ -20,7 +32,9 @@ class AlertStatus(StrEnum):
 class AlertAction(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     ASSIGN = "assign"
+    ESCALATE = "escalate"
     NOTE = "note"
+    STEP = "step"  # a protocol step ticked off with its outcome
     RESOLVE = "resolve"
     REOPEN = "reopen"
 
@@ -42,13 +56,32 @@ class Severity(StrEnum):
 
 S, A = AlertStatus, AlertAction
 
+# Statuses in which nobody has taken the alert on yet: its response clock runs.
+UNACKNOWLEDGED: frozenset[AlertStatus] = frozenset({S.NEW, S.ASSIGNED, S.ESCALATED})
+
 TRANSITIONS: dict[tuple[AlertStatus, AlertAction], AlertStatus] = {
     (S.NEW, A.ACKNOWLEDGE): S.ACKNOWLEDGED,
-    (S.NEW, A.ASSIGN): S.NEW,
+    (S.NEW, A.ASSIGN): S.ASSIGNED,
+    (S.NEW, A.ESCALATE): S.ESCALATED,
     (S.NEW, A.NOTE): S.NEW,
+    (S.NEW, A.STEP): S.NEW,
     (S.NEW, A.RESOLVE): S.RESOLVED,
+    (S.ASSIGNED, A.ACKNOWLEDGE): S.ACKNOWLEDGED,
+    (S.ASSIGNED, A.ASSIGN): S.ASSIGNED,
+    (S.ASSIGNED, A.ESCALATE): S.ESCALATED,
+    (S.ASSIGNED, A.NOTE): S.ASSIGNED,
+    (S.ASSIGNED, A.STEP): S.ASSIGNED,
+    (S.ASSIGNED, A.RESOLVE): S.RESOLVED,
+    (S.ESCALATED, A.ACKNOWLEDGE): S.ACKNOWLEDGED,
+    (S.ESCALATED, A.ASSIGN): S.ESCALATED,  # handed to someone, still escalated until taken on
+    (S.ESCALATED, A.ESCALATE): S.ESCALATED,  # the next link of the chain
+    (S.ESCALATED, A.NOTE): S.ESCALATED,
+    (S.ESCALATED, A.STEP): S.ESCALATED,
+    (S.ESCALATED, A.RESOLVE): S.RESOLVED,
     (S.ACKNOWLEDGED, A.ASSIGN): S.ACKNOWLEDGED,
+    (S.ACKNOWLEDGED, A.ESCALATE): S.ESCALATED,  # an operator hands it up by hand
     (S.ACKNOWLEDGED, A.NOTE): S.ACKNOWLEDGED,
+    (S.ACKNOWLEDGED, A.STEP): S.ACKNOWLEDGED,
     (S.ACKNOWLEDGED, A.RESOLVE): S.RESOLVED,
     (S.RESOLVED, A.NOTE): S.RESOLVED,
     (S.RESOLVED, A.REOPEN): S.ACKNOWLEDGED,
@@ -57,19 +90,24 @@ TRANSITIONS: dict[tuple[AlertStatus, AlertAction], AlertStatus] = {
 
 SEVERITY: dict[str, Severity] = {
     "proximity": Severity.CRITICAL,
+    "tamper": Severity.CRITICAL,
     "exclusion": Severity.HIGH,
-    "tamper": Severity.HIGH,
-    "inclusion": Severity.HIGH,
+    "inclusion": Severity.HIGH,  # curfew: the wearer must be at home
     "comms_loss": Severity.MEDIUM,
-    "no_fix": Severity.LOW,
+    "no_fix": Severity.MEDIUM,
     "low_battery": Severity.LOW,
 }
+"""Default severity per episode type (the site's policy may override it per type and per rule)."""
 
 
 class TransitionRefused(RondaError):
     def __init__(self, status: AlertStatus, action: AlertAction) -> None:
         self.status, self.action = status, action
-        super().__init__(f"cannot {action.value} an alert that is {status.value}")
+        allowed = sorted(a.value for (s, a) in TRANSITIONS if s == status)
+        super().__init__(
+            f"cannot {action.value} an alert that is {status.value}"
+            f" (allowed: {', '.join(allowed) or 'nothing'})"
+        )
 
 
 def next_status(status: AlertStatus, action: AlertAction) -> AlertStatus:
@@ -77,6 +115,11 @@ def next_status(status: AlertStatus, action: AlertAction) -> AlertStatus:
         return TRANSITIONS[(status, action)]
     except KeyError:
         raise TransitionRefused(status, action) from None
+
+
+def allowed_actions(status: AlertStatus) -> list[AlertAction]:
+    """What may be done to an alert in `status` (for the UI's buttons)."""
+    return [a for a in AlertAction if (status, a) in TRANSITIONS]
 
 
 def severity_of(episode_type: str) -> Severity:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,21 +10,39 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
+from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ronda.alerts.workflow import TransitionRefused
-from ronda.api import routes_alerts, routes_cases, routes_positions, stream
-from ronda.api.deps import require_token, service
-from ronda.api.web import PAGE
+from ronda.api import (
+    routes_alerts,
+    routes_audit,
+    routes_auth,
+    routes_cases,
+    routes_evidence,
+    routes_investigation,
+    routes_map,
+    routes_notify,
+    routes_positions,
+    routes_prison,
+    routes_privacy,
+    stream,
+    web,
+)
+from ronda.api.auth import Authenticator, retention_loop
+from ronda.api.deps import service
+from ronda.api.policy import guard
+from ronda.api.secure_headers import SecureHeaders
+from ronda.config import SecuritySettings
 from ronda.errors import InvalidInput
 from ronda.pipeline.service import LiveService
 from ronda.storage.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
-bearer = HTTPBearer(auto_error=False, description="the server's API token (RONDA_API_TOKEN)")
+bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/login (or the service token)")
 
 
 def _problem(status: int, error: str, field: str | None = None, **extra: Any) -> JSONResponse:
@@ -81,17 +100,29 @@ def install_handlers(app: FastAPI) -> None:
         return _problem(503, "database unavailable, try again")
 
 
-def create_app(svc: LiveService, api_token: str | None, *, manage_service: bool = True) -> FastAPI:
-    """The API over a live service; `manage_service` starts and stops it with the app."""
+def create_app(
+    svc: LiveService,
+    api_token: str | None,
+    *,
+    manage_service: bool = True,
+    security: SecuritySettings | None = None,
+    retention: bool = False,
+) -> FastAPI:
+    """The API over a live service; `manage_service` starts and stops it with the app.
+    `api_token`: the service token for machine clients (docs/security.md);
+    `retention`: purge old positions and events on a schedule (`ronda serve`)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         mine = manage_service and not svc.started  # stop only what this lifespan started
         if mine:
             await svc.start()
+        purger = asyncio.create_task(retention_loop(app.state.auth)) if retention else None
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
             if mine:
                 await svc.stop()
 
@@ -102,13 +133,25 @@ def create_app(svc: LiveService, api_token: str | None, *, manage_service: bool 
             "Open electronic monitoring: persons, devices, zones, orders, positions, episodes and alerts."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(guard)],  # every route: the access policy (api/policy.py)
     )
     app.state.service = svc
     app.state.api_token = api_token
+    # (an app built without a service, e.g. to print the OpenAPI schema, has no sessions)
+    sessions: Any = getattr(svc, "sessions", None)
+    app.state.auth = Authenticator(sessions, security or SecuritySettings(), api_token)
+    app.state.route_paths = {}
+    app.add_middleware(SecureHeaders)
     install_handlers(app)
-    guarded = [Depends(bearer), Depends(require_token)]
-    for r in (routes_cases.router, routes_alerts.router, routes_positions.router, stream.router):
+    guarded = [Depends(bearer)]  # the policy runs for every route; this documents the bearer scheme
+    for m in (routes_auth, routes_audit, routes_privacy):
+        app.include_router(m.router, dependencies=guarded)
+    routers = (routes_cases, routes_alerts, routes_positions, stream, routes_map, routes_evidence)
+    for r in (m.router for m in routers):
         app.include_router(r, dependencies=guarded)
+    app.include_router(routes_notify.router, dependencies=guarded)  # issue 7
+    app.include_router(routes_investigation.router, dependencies=guarded)  # issue 9: investigation
+    app.include_router(routes_prison.router, dependencies=guarded)  # issue 10: prison
 
     @app.get("/api/status", tags=["status"], dependencies=guarded)
     def status(request: Request) -> dict[str, Any]:
@@ -119,9 +162,26 @@ def create_app(svc: LiveService, api_token: str | None, *, manage_service: bool 
     def health() -> dict[str, bool]:
         return {"ok": True}
 
-    @app.get("/", include_in_schema=False)
-    def home() -> HTMLResponse:
-        return HTMLResponse(PAGE)
+    @app.get("/healthz", tags=["status"])
+    def healthz() -> dict[str, bool]:
+        """Liveness: the process answers."""
+        return {"ok": True}
+
+    @app.get("/readyz", tags=["status"], response_model=None)
+    def readyz(request: Request) -> dict[str, bool] | JSONResponse:
+        """Readiness: the database answers (and, distributed, NATS is connected)."""
+        svc = service(request)
+        try:
+            with svc.sessions() as s:
+                s.execute(text("SELECT 1"))
+            why = svc.readiness() if hasattr(svc, "readiness") else None
+        except Exception as exc:  # not ready, with the reason; never a 500
+            why = f"database unavailable: {type(exc).__name__}"
+        if why is not None:
+            return JSONResponse({"ok": False, "reason": why}, status_code=503)
+        return {"ok": True}
+
+    web.install(app)  # the web UI at / and its files at /static/
 
     return app
 

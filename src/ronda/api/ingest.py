@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ronda.api.auth import RateLimiter
 from ronda.devices.protocols.osmand import decode_osmand
 from ronda.errors import InvalidFrame, InvalidInput
 from ronda.pipeline.service import LiveService
@@ -55,8 +56,19 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def create_ingest_app(svc: LiveService) -> Starlette:
+def create_ingest_app(svc: LiveService, *, rate_per_s: float = 20.0) -> Starlette:
+    """`rate_per_s`: requests a second one device may make (bursts of 10 s
+    worth); beyond it 429 with Retry-After, counted. Requests with a bad token
+    are limited per address, so device tokens cannot be guessed at speed."""
     counters: Counter[str] = Counter()
+    per_device = RateLimiter(rate_per_s, max(1.0, rate_per_s * 10))
+    bad_tokens = RateLimiter(1.0, 20.0)
+
+    def limited(key: str) -> Response | None:
+        if per_device.allow(key):
+            return None
+        counters["rate_limited"] += 1
+        return JSONResponse({"error": "too many requests for this device"}, 429, {"Retry-After": "1"})
 
     async def store(records: list[Record]) -> Response | None:
         accepted = await svc.sink.accept(records)
@@ -68,6 +80,9 @@ def create_ingest_app(svc: LiveService) -> Starlette:
 
     async def osmand(request: Request) -> Response:
         received_s = time.time()
+        refused = limited(f"osmand:{request.query_params.get('id') or request.query_params.get('deviceid')}")
+        if refused is not None:
+            return refused
         body = await _body(request) if request.method == "POST" else b""
         if body is None:
             return _problem(413, "body too large")
@@ -88,11 +103,18 @@ def create_ingest_app(svc: LiveService) -> Starlette:
         device = svc.tokens.get(hash_token(token)) if token else None
         if device is None:
             counters["bad_token"] += 1
+            if not bad_tokens.allow(request.client.host if request.client else ""):
+                counters["rate_limited"] += 1
+                msg = {"error": "too many bad tokens from this address"}
+                return JSONResponse(msg, 429, {"Retry-After": "5"})
             return JSONResponse(
                 {"error": "missing or unknown device token"},
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        refused = limited(f"native:{device}")
+        if refused is not None:
+            return refused
         body = await _body(request)
         if body is None:
             return _problem(413, "body too large")

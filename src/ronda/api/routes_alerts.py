@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
 from ronda.alerts.workflow import AlertAction, Outcome
 from ronda.api import schemas as sc
+from ronda.api.auth import Scope, visible_devices, visible_persons
 from ronda.api.deps import epoch, service, tx, when
+from ronda.api.policy import CallerDep, scope_of
 from ronda.storage import alerts
 from ronda.storage.models import AlertRow, EpisodeRow
 
@@ -41,6 +43,25 @@ def alert_out(e: EpisodeRow, a: AlertRow) -> sc.AlertOut:
     )
 
 
+def _visible(
+    request: Request,
+    caller: CallerDep,
+    s: Any,
+    rows: list[tuple[EpisodeRow, AlertRow]],
+    limit: int,
+    offset: int,
+) -> list[tuple[EpisodeRow, AlertRow]]:
+    """Episodes of persons the caller may see (device-only ones: devices they may see)."""
+    if caller.every_agency and scope_of(request) is Scope.AGENCY:
+        return rows[offset : offset + limit]
+    persons = visible_persons(s, caller, scope_of(request))
+    devices = (
+        visible_devices(s, caller, scope_of(request)) if any(e.person_id is None for e, _ in rows) else set()
+    )
+    kept = [(e, a) for e, a in rows if (e.person_id in persons if e.person_id else e.device_id in devices)]
+    return kept[offset : offset + limit]
+
+
 def _filter(
     type: EpisodeType | None,
     person: str | None,
@@ -56,6 +77,7 @@ def _filter(
 @router.get("/episodes")
 def list_episodes(
     request: Request,
+    caller: CallerDep,
     type: EpisodeType | None = None,
     person: IdQ = None,
     device: IdQ = None,
@@ -69,7 +91,8 @@ def list_episodes(
     """Episodes (what happened), each with its alert's status."""
     f = _filter(type, person, device, rule, start, end, open)
     with tx(request) as s:
-        return [alert_out(e, a) for e, a in alerts.list_episodes(s, f, limit=limit, offset=offset)]
+        rows = _visible(request, caller, s, alerts.list_episodes(s, f, limit=10**9), limit, offset)
+        return [alert_out(e, a) for e, a in rows]
 
 
 @router.get("/episodes/{episode_id}")
@@ -81,7 +104,8 @@ def get_episode(request: Request, episode_id: Num) -> sc.AlertOut:
 @router.get("/alerts")
 def list_alerts(
     request: Request,
-    status: Literal["new", "acknowledged", "resolved"] | None = None,
+    caller: CallerDep,
+    status: Literal["new", "assigned", "escalated", "acknowledged", "resolved"] | None = None,
     severity: Literal["critical", "high", "medium", "low"] | None = None,
     owner: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
     type: EpisodeType | None = None,
@@ -96,10 +120,8 @@ def list_alerts(
 ) -> list[sc.AlertOut]:
     f = _filter(type, person, device, rule, start, end, open)
     with tx(request) as s:
-        rows = alerts.list_episodes(
-            s, f, status=status, owner=owner, severity=severity, limit=limit, offset=offset
-        )
-        return [alert_out(e, a) for e, a in rows]
+        rows = alerts.list_episodes(s, f, status=status, owner=owner, severity=severity, limit=10**9)
+        return [alert_out(e, a) for e, a in _visible(request, caller, s, rows, limit, offset)]
 
 
 def _detail(request: Request, alert_id: int) -> sc.AlertDetail:

@@ -9,10 +9,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from shapely.errors import ShapelyError
 
 from ronda.api import schemas as sc
+from ronda.api.auth import visible_devices, visible_persons, visible_zones
 from ronda.api.deps import service, tx, when
+from ronda.api.policy import CallerDep, scope_of
 from ronda.errors import InvalidInput
 from ronda.storage import cases, orders
-from ronda.storage.models import DeviceRow, PersonRow, ZoneRow
+from ronda.storage.errors import NotFound
+from ronda.storage.models import DEFAULT_AGENCY, DeviceRow, PersonRow, ZoneRow
 from ronda.zones.geometry import validate_zone_geometry
 
 router = APIRouter(prefix="/api")
@@ -38,16 +41,32 @@ def person_out(p: PersonRow) -> sc.PersonOut:
 
 @router.get("/persons", tags=["persons"])
 def list_persons(
-    request: Request, role: sc.Role | None = None, limit: Limit = 1000, offset: Offset = 0
+    request: Request, caller: CallerDep, role: sc.Role | None = None, limit: Limit = 1000, offset: Offset = 0
 ) -> list[sc.PersonOut]:
+    """The persons the caller may see (an officer: their caseload; an operator:
+    persons in alert, or all with a stated purpose)."""
     with tx(request) as s:
-        return [person_out(p) for p in cases.list_persons(s, role, limit, offset)]
+        seen = visible_persons(s, caller, scope_of(request))
+        rows = [p for p in cases.list_persons(s, role, 10**9, 0) if p.id in seen]
+        return [person_out(p) for p in rows[offset : offset + limit]]
+
+
+def _agency_of(caller: CallerDep) -> str:
+    return caller.agency_id or DEFAULT_AGENCY
+
+
+def _visible_person(request: Request, caller: CallerDep, s: Any, person: str | None) -> None:
+    """A person named in a body must be one the caller may see (else: as if absent)."""
+    if person is not None and person not in visible_persons(s, caller, scope_of(request)):
+        raise NotFound("person", person)
 
 
 @router.post("/persons", status_code=201, tags=["persons"])
-def create_person(request: Request, body: sc.PersonIn) -> sc.PersonOut:
+def create_person(request: Request, caller: CallerDep, body: sc.PersonIn) -> sc.PersonOut:
     with tx(request) as s:
-        out = person_out(cases.create_person(s, body.id or _new_id("p"), body.role, body.name))
+        row = cases.create_person(s, body.id or _new_id("p"), body.role, body.name)
+        row.agency_id = _agency_of(caller)
+        out = person_out(row)
     _changed(request)
     return out
 
@@ -95,20 +114,20 @@ def device_out(d: DeviceRow) -> sc.DeviceOut:
 @router.get("/devices", tags=["devices"])
 def list_devices(
     request: Request,
+    caller: CallerDep,
     person: Annotated[str | None, Query(max_length=64, pattern=sc.ID_PATTERN)] = None,
     status: sc.DeviceStatus | None = None,
     limit: Limit = 1000,
     offset: Offset = 0,
 ) -> list[sc.DeviceOut]:
     with tx(request) as s:
-        return [
-            device_out(d)
-            for d in cases.list_devices(s, person=person, status=status, limit=limit, offset=offset)
-        ]
+        seen = visible_devices(s, caller, scope_of(request))
+        rows = [d for d in cases.list_devices(s, person=person, status=status, limit=10**9) if d.id in seen]
+        return [device_out(d) for d in rows[offset : offset + limit]]
 
 
 @router.post("/devices", status_code=201, tags=["devices"])
-def create_device(request: Request, body: sc.DeviceIn) -> sc.DeviceOut:
+def create_device(request: Request, caller: CallerDep, body: sc.DeviceIn) -> sc.DeviceOut:
     with tx(request) as s:
         row = cases.create_device(
             s,
@@ -120,6 +139,7 @@ def create_device(request: Request, body: sc.DeviceIn) -> sc.DeviceOut:
             comms_timeout_s=body.comms_timeout_s,
             home_zone=body.home_zone,
         )
+        row.agency_id = _agency_of(caller)
         out = device_out(row)
     _changed(request)
     return out
@@ -155,8 +175,9 @@ def delete_device(request: Request, device_id: PathId) -> Response:
 
 
 @router.post("/devices/{device_id}/assign", tags=["devices"])
-def assign_device(request: Request, device_id: PathId, body: sc.AssignIn) -> sc.DeviceOut:
+def assign_device(request: Request, caller: CallerDep, device_id: PathId, body: sc.AssignIn) -> sc.DeviceOut:
     with tx(request) as s:
+        _visible_person(request, caller, s, body.person)
         out = device_out(cases.assign_device(s, device_id, body.person, body.by))
     _changed(request)
     return out
@@ -210,23 +231,28 @@ def _checked_geometry(body: sc.ZoneFeatureIn) -> None:
 
 
 @router.get("/zones", tags=["zones"])
-def list_zones(request: Request, limit: Limit = 1000, offset: Offset = 0) -> dict[str, Any]:
+def list_zones(
+    request: Request, caller: CallerDep, limit: Limit = 1000, offset: Offset = 0
+) -> dict[str, Any]:
     """A GeoJSON FeatureCollection."""
     with tx(request) as s:
+        seen = visible_zones(s, caller, scope_of(request))
+        rows = [z for z in cases.list_zones(s, 10**9, 0) if z.id in seen]
         return {
             "type": "FeatureCollection",
-            "features": [zone_feature(z) for z in cases.list_zones(s, limit, offset)],
+            "features": [zone_feature(z) for z in rows[offset : offset + limit]],
         }
 
 
 @router.post("/zones", status_code=201, tags=["zones"])
-def create_zone(request: Request, body: sc.ZoneFeatureIn) -> dict[str, Any]:
+def create_zone(request: Request, caller: CallerDep, body: sc.ZoneFeatureIn) -> dict[str, Any]:
     _checked_geometry(body)
     with tx(request) as s:
         zid = body.id or _new_id("z")
         row = cases.put_zone(
             s, zid, body.properties.name or zid, body.geometry, body.properties.radius_m, create=True
         )
+        row.agency_id = _agency_of(caller)
         out = zone_feature(row)
     _changed(request)
     return out
@@ -280,17 +306,21 @@ def _rules_json(rules: list[sc.RuleIn]) -> list[dict[str, Any]]:
 @router.get("/orders", tags=["orders"])
 def list_orders(
     request: Request,
+    caller: CallerDep,
     person: Annotated[str | None, Query(max_length=64, pattern=sc.ID_PATTERN)] = None,
     limit: Limit = 1000,
     offset: Offset = 0,
 ) -> list[sc.OrderOut]:
     with tx(request) as s:
-        return [order_out(o) for o in orders.list_orders(s, person, limit, offset)]
+        seen = visible_persons(s, caller, scope_of(request))
+        rows = [o for o in orders.list_orders(s, person, 10**9, 0) if o.person in seen]
+        return [order_out(o) for o in rows[offset : offset + limit]]
 
 
 @router.post("/orders", status_code=201, tags=["orders"])
-def create_order(request: Request, body: sc.OrderIn) -> sc.OrderOut:
+def create_order(request: Request, caller: CallerDep, body: sc.OrderIn) -> sc.OrderOut:
     with tx(request) as s:
+        _visible_person(request, caller, s, body.person)
         view = orders.create_order(
             s, body.id or _new_id("o"), body.person, body.timezone, _rules_json(body.rules), body.by
         )
@@ -363,12 +393,13 @@ def remove_rule(request: Request, order_id: PathId, rule_id: PathId) -> sc.Order
 
 
 @router.get("/rules", tags=["orders"])
-def list_rules(request: Request) -> list[dict[str, Any]]:
+def list_rules(request: Request, caller: CallerDep) -> list[dict[str, Any]]:
     """Current rules of active orders, each with its order and person."""
     with tx(request) as s:
+        seen = visible_persons(s, caller, scope_of(request))
         return [
             {**r, "order": o.id, "monitored": o.person, "order_version": o.version}
             for o in orders.list_orders(s, limit=100_000)
-            if o.active
+            if o.active and o.person in seen
             for r in o.rules
         ]

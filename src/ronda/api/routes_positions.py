@@ -11,7 +11,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from ronda.api import schemas as sc
+from ronda.api.auth import PROTECTED_VIEWERS, protected_windows
 from ronda.api.deps import epoch, tx
+from ronda.api.policy import CallerDep, authenticator
 from ronda.errors import InvalidInput
 from ronda.storage import cases, records
 from ronda.storage.models import RecordRow
@@ -84,6 +86,20 @@ def person_positions(s: Session, person: str, start_s: float, end_s: float, limi
     return out[:limit]
 
 
+def shown(request: Request, caller: CallerDep, s: Session, rows: list[RecordRow]) -> list[RecordRow]:
+    """A protected person's positions only around their proximity episodes, and
+    only to the roles that act on them (policy: `location=True` routes)."""
+    owners = getattr(request.state, "owners", [])
+    protected = [o for o in owners if o.protected and o.person_id]
+    if not protected:
+        return rows
+    if caller.role not in PROTECTED_VIEWERS:
+        return []
+    auth = authenticator(request)
+    windows = protected_windows(s, protected[0].person_id, auth.settings.protected_margin_s, auth.clock())
+    return [r for r in rows if any(a <= r.time_s <= b for a, b in windows)]
+
+
 def _respond(rows: list[RecordRow], fmt: Format) -> Any:
     if fmt == "csv":
         return Response(positions_csv(rows), media_type="text/csv")
@@ -98,6 +114,7 @@ Limit = Annotated[int, Query(ge=1, le=100_000)]
 @router.get("/devices/{device_id}/positions", responses={200: {"content": {"text/csv": {}}}})
 def device_positions(
     request: Request,
+    caller: CallerDep,
     device_id: PathId,
     start: Start,
     end: End,
@@ -107,12 +124,15 @@ def device_positions(
     a, b = _period(start, end)
     with tx(request) as s:
         cases.get_device(s, device_id)
-        return _respond(records.device_records(s, [device_id], a, b, limit=limit), format)
+        return _respond(
+            shown(request, caller, s, records.device_records(s, [device_id], a, b, limit=limit)), format
+        )
 
 
 @router.get("/persons/{person_id}/positions", responses={200: {"content": {"text/csv": {}}}})
 def person_positions_route(
     request: Request,
+    caller: CallerDep,
     person_id: PathId,
     start: Start,
     end: End,
@@ -121,4 +141,4 @@ def person_positions_route(
 ) -> Any:
     a, b = _period(start, end)
     with tx(request) as s:
-        return _respond(person_positions(s, person_id, a, b, limit), format)
+        return _respond(shown(request, caller, s, person_positions(s, person_id, a, b, limit)), format)

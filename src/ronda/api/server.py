@@ -19,7 +19,7 @@ import uvicorn
 
 from ronda.api.app import PortRouter, create_app
 from ronda.api.ingest import create_ingest_app
-from ronda.api.settings import ServerSettings
+from ronda.config import Settings
 from ronda.gateway.mqtt import MqttSettings
 from ronda.gateway.service import Gateway, GatewayConfig
 from ronda.pipeline.service import LiveService, ServiceConfig
@@ -58,7 +58,7 @@ async def _broker_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:
     return True
 
 
-async def mqtt_settings(settings: ServerSettings) -> MqttSettings | None:
+async def mqtt_settings(settings: Settings) -> MqttSettings | None:
     """The MQTT consumer to run: none when off, or when ``auto`` finds no broker."""
     g = settings.gateway
     mode = g.mqtt.strip()
@@ -81,7 +81,7 @@ async def mqtt_settings(settings: ServerSettings) -> MqttSettings | None:
     )
 
 
-async def gateway_config(settings: ServerSettings) -> GatewayConfig | None:
+async def gateway_config(settings: Settings) -> GatewayConfig | None:
     """The embedded gateway's configuration; None when it is turned off."""
     g = settings.gateway
     if not g.enabled:
@@ -96,20 +96,33 @@ async def gateway_config(settings: ServerSettings) -> GatewayConfig | None:
 
 
 async def serve(
-    settings: ServerSettings,
+    settings: Settings,
     *,
     config: ServiceConfig | None = None,
     on_ready: Callable[[Running], Awaitable[None]] | None = None,
 ) -> None:
     """Migrate the database, resume the engine, start the device gateway,
     serve until told to stop (SIGINT/SIGTERM: graceful, with a last checkpoint)."""
-    db = connect(settings.base.effective_database_url)
-    await asyncio.to_thread(migrate, db)
-    svc = LiveService(
-        db, settings.base.engine, config or ServiceConfig(checkpoint_every_s=settings.checkpoint_every_s)
-    )
+    db = connect(settings.effective_database_url)
+    svc: LiveService
+    if settings.distributed.enabled:  # a stateless API: the engine runs in `ronda worker`s
+        from ronda.pipeline.distributed import DistributedService
+        from ronda.pipeline.worker import migrate_locked
+
+        await asyncio.to_thread(migrate_locked, db)  # API servers and workers start together
+        svc = DistributedService(db, settings)
+    else:
+        await asyncio.to_thread(migrate, db)
+        svc = LiveService(
+            db, settings.engine, config or ServiceConfig(checkpoint_every_s=settings.checkpoint_every_s)
+        )
     gateway: Gateway | None = None
     socks: list[socket.socket] = []
+    # issue 7: alert listeners (registered before the engine resumes), outbox worker, escalation
+    from ronda.notify.runtime import AlertsRuntime, load_config
+    from ronda.storage.notify import DbCommandStore
+
+    alerts_rt = AlertsRuntime(db, svc, load_config(data_dir=settings.data_dir))
     try:
         api_sock = bind(settings.host, settings.port)
         socks.append(api_sock)
@@ -119,11 +132,19 @@ async def serve(
         # The service is started here rather than by the app's lifespan, so that
         # the gateway can hand records to its sink before HTTP is up.
         await svc.start()
-        gw_config = await gateway_config(settings)
+        # distributed: devices talk to `ronda gateway --nats` processes
+        gw_config = None if settings.distributed.enabled else await gateway_config(settings)
         if gw_config is not None:
-            gateway = Gateway(svc.sink, gw_config)
+            # commands kept in the database: a restart keeps what is queued (pursuit mode)
+            gateway = Gateway(svc.sink, gw_config, commands=DbCommandStore(db))
             await gateway.start()
-        app = PortRouter(create_app(svc, settings.api_token), create_ingest_app(svc), ingest_port)
+            alerts_rt.attach_gateway(gateway)  # pursuit mode asks devices through it
+        await alerts_rt.start()
+        app = PortRouter(
+            create_app(svc, settings.api_token, security=settings.security, retention=True),
+            create_ingest_app(svc, rate_per_s=settings.security.ingest_per_s),
+            ingest_port,
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 app, lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=5
@@ -152,6 +173,7 @@ async def serve(
         finally:
             watcher.cancel()
     finally:
+        await alerts_rt.stop()
         if gateway is not None:
             await gateway.stop()
         if svc.started:

@@ -1,0 +1,1 @@
+"""The append-only audit trail: canonical entries chained by SHA-256."""

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from ronda.api.server import Running, serve
-from ronda.api.settings import ServerSettings
+from ronda.cli.security import create_demo_users
+from ronda.config import Settings
 from ronda.simulator.build import simulate
 from ronda.simulator.config import CITIES, SimulationConfig
 from ronda.storage import cases
@@ -47,6 +48,8 @@ def prepare(folder: Path, *, persons: int, city: str, seed: int, speed: float) -
     tokens: dict[str, str] = {}
     with sessions(db).begin() as s:
         import_scenario(s, scenario)
+        users = create_demo_users(s)  # one per role, officers with caseloads (issue 6)
+        (folder / "users.txt").write_text("".join(f"{u} {p} {r}\n" for u, p, r in users), encoding="utf-8")
         for d in cases.list_devices(s, limit=100_000):
             tokens[d.id] = cases.issue_token(s, d.id)
             if d.comms_timeout_s is not None:
@@ -111,7 +114,7 @@ async def play(
 
 
 async def run_demo(
-    settings: ServerSettings, folder: Path, *, persons: int, city: str, speed: float, seed: int
+    settings: Settings, folder: Path, *, persons: int, city: str, speed: float, seed: int
 ) -> None:
     print(f"ronda demo: simulating {persons} monitored persons in {city} ...", flush=True)
     scenario, tokens = await asyncio.to_thread(
@@ -119,12 +122,10 @@ async def run_demo(
     )
     # The reorder hold is on the server's clock too: a device quiet for 5
     # simulated seconds is quiet for 5 / speed real ones.
-    engine = dataclasses.replace(
-        settings.base.engine, reorder_hold_s=settings.base.engine.reorder_hold_s / speed
-    )
+    engine = dataclasses.replace(settings.engine, reorder_hold_s=settings.engine.reorder_hold_s / speed)
     settings = dataclasses.replace(
         settings,
-        base=dataclasses.replace(settings.base, engine=engine),
+        engine=engine,
         gateway=dataclasses.replace(settings.gateway, enabled=False),  # the demo's devices use HTTP
     )
     start_s = play_from(scenario)
@@ -133,9 +134,11 @@ async def run_demo(
     async def ready(running: Running) -> None:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
         page = f"http://{host}:{running.api_port}/"
-        suffix = f"?token={settings.api_token}" if settings.api_token else ""
+        users = (folder / "users.txt").read_text(encoding="utf-8").split("\n")
+        logins = "".join(f"    {u:<11} {p:<14} {r}\n" for u, p, r in (x.split() for x in users if x))
         print(
-            f"\n  Open {page}{suffix} to watch alerts arrive ({speed:g}x time; API docs at {page}docs)\n"
+            f"\n  Open {page} to watch alerts arrive ({speed:g}x time; API docs at {page}docs)\n"
+            f"  Sign in as (user, password, role; also in {folder / 'users.txt'}):\n{logins}"
             f"  Devices report to the ingest port {running.ingest_port}; data in {folder}\n"
             f"  Ctrl-C stops.\n",
             flush=True,

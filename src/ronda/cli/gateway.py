@@ -60,6 +60,14 @@ def gateway(
     metrics_host: Annotated[str, typer.Option(help="Address of the /metrics endpoint")] = "127.0.0.1",
     metrics_port: Annotated[int, typer.Option(help="Port of the /metrics endpoint (-1: off)")] = 9108,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    nats: Annotated[
+        bool,
+        typer.Option(
+            "--nats",
+            help="Distributed mode: publish to NATS JetStream, ack after JetStream's ack "
+            "([distributed] settings; --database or RONDA_DATABASE_URL for the device inventory)",
+        ),
+    ] = False,
 ) -> None:
     """Receive devices over TCP (GT06, Teltonika, H02, Watch) and MQTT; acknowledge
     each frame only after its records are written; serve Prometheus metrics."""
@@ -83,7 +91,11 @@ def gateway(
         metrics_port=metrics_port if metrics_port >= 0 else None,
     )
     try:
-        if database is not None:
+        if nats:
+            from ronda.cli.worker import load_settings, run_nats_gateway
+
+            asyncio.run(run_nats_gateway(load_settings(None, database), config))
+        elif database is not None:
             asyncio.run(run_database_gateway(database, config))
         else:
             asyncio.run(run_gateway(JsonLinesSink(out), config))

@@ -122,6 +122,19 @@ from ronda.cli.gateway import gateway  # noqa: E402
 
 app.command("gateway")(gateway)
 
+from ronda.cli.worker import worker  # noqa: E402
+
+app.command("worker")(worker)
+
+
+# Users, agencies, audit, retention, legal holds (src/ronda/cli/security.py).
+from ronda.cli import security as _security  # noqa: E402
+
+app.add_typer(_security.users, name="users")
+app.add_typer(_security.agencies, name="agencies")
+app.add_typer(_security.audit, name="audit")
+app.add_typer(_security.retention, name="retention")
+app.add_typer(_security.holds, name="holds")
 
 # The server's commands (src/ronda/cli/server.py).
 from ronda.cli.server import demo, export, import_scenario, serve  # noqa: E402
@@ -130,6 +143,23 @@ app.command("serve")(serve)
 app.command("demo")(demo)
 app.command("import")(import_scenario)
 app.command("export")(export)
+
+# Notifications and alerts (src/ronda/cli/notify.py, issue 7).
+from ronda.cli.notify import notify_app  # noqa: E402
+
+app.add_typer(notify_app, name="notify")
+
+# Evidence and the open exchange format (src/ronda/cli/evidence.py).
+from ronda.cli.evidence import evidence_app, exchange_app, report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(exchange_app, name="exchange")
+
+# Investigation: crime-scene correlation, compliance (src/ronda/cli/investigate.py).
+from ronda.cli.investigate import investigate_app  # noqa: E402
+
+app.add_typer(investigate_app, name="investigate")
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ronda.api.settings import ServerSettings
+from ronda.config import Settings
 from ronda.errors import RondaError
 
 console = Console()
@@ -40,16 +40,12 @@ def _settings(
     database: str | None = None,
     data_dir: Path | None = None,
     api_token: str | None = None,
-) -> ServerSettings:
-    s = ServerSettings.from_env()
-    base = s.base
-    if data_dir is not None:
-        base = dataclasses.replace(base, data_dir=data_dir)
-    if database is not None:
-        base = dataclasses.replace(base, database_url=database)
+) -> Settings:
+    s = Settings.from_env()
     return dataclasses.replace(
         s,
-        base=base,
+        data_dir=s.data_dir if data_dir is None else data_dir,
+        database_url=s.database_url if database is None else database,
         host=host or s.host,
         port=s.port if port is None else port,
         ingest_port=s.ingest_port if ingest_port is None else ingest_port,
@@ -85,6 +81,14 @@ def serve(
             help="auto (subscribe if a broker answers on 127.0.0.1:1883), off, HOST[:PORT] [RONDA_MQTT]"
         ),
     ] = None,
+    distributed: Annotated[
+        bool | None,
+        typer.Option(
+            "--distributed/--embedded",
+            help="a stateless API over PostgreSQL and NATS; engines run in `ronda worker` "
+            "[RONDA_DISTRIBUTED, embedded]",
+        ),
+    ] = None,
 ) -> None:
     """Run the server: REST API, live stream and /docs on one port, device
     ingest (OsmAnd, native) on another, the device gateway (GT06 5023,
@@ -108,10 +112,12 @@ def serve(
         mqtt=mqtt or g.mqtt,
     )
     settings = dataclasses.replace(settings, gateway=g)
-    if settings.api_token is None:
-        err.print(
-            "[yellow]warning:[/] RONDA_API_TOKEN is not set: the API is open to anyone who can reach it"
+    if distributed is not None:
+        settings = dataclasses.replace(
+            settings, distributed=dataclasses.replace(settings.distributed, enabled=distributed)
         )
+    if settings.api_token is None:
+        err.print("no service token (RONDA_API_TOKEN): API clients sign in as users (`ronda users add`)")
     try:
         asyncio.run(run(settings))
     except (RondaError, OSError) as exc:
@@ -132,15 +138,25 @@ def demo(
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="default: a new temporary folder")
     ] = None,
+    prison: Annotated[
+        bool, typer.Option("--prison", help="a simulated prison day instead of a city (docs/prison.md)")
+    ] = False,
 ) -> None:
     """Serve a simulated city: monitored persons and victims moving, some
     breaking their orders, their devices reporting through the ingest port, so
-    that alerts appear live. Prints the URL to open."""
+    that alerts appear live. Prints the URL to open. With --prison: a prison
+    day (regime, wristbands, readers, incidents) instead."""
     from ronda.cli.demo import run_demo
 
     folder = data_dir or Path(tempfile.mkdtemp(prefix="ronda-demo-"))
     settings = _settings(host, port, ingest_port, None, folder)
-    settings = dataclasses.replace(settings, base=dataclasses.replace(settings.base, database_url=None))
+    settings = dataclasses.replace(settings, database_url=None)
+    if prison:  # issue 10
+        from ronda.cli.demo_prison import run_prison_demo
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_prison_demo(settings, folder, wings=3, speed=min(speed, 20.0), seed=seed))
+        return
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_demo(settings, folder, persons=persons, city=city, speed=speed, seed=seed))
 
@@ -156,7 +172,7 @@ def import_scenario(
     from ronda.storage.importer import import_scenario as run
 
     settings = _settings(database=database, data_dir=data_dir)
-    db = connect(settings.base.effective_database_url)
+    db = connect(settings.effective_database_url)
     try:
         migrate(db)
         with sessions(db).begin() as s:
@@ -168,7 +184,7 @@ def import_scenario(
         db.dispose()
     console.print(
         f"imported {counts.zones} zones, {counts.persons} persons, {counts.devices} devices, "
-        f"{counts.orders} orders into {settings.base.effective_database_url}"
+        f"{counts.orders} orders into {settings.effective_database_url}"
     )
 
 
@@ -192,11 +208,15 @@ def export(
     start: Annotated[str | None, typer.Option(help="from (ISO 8601)")] = None,
     end: Annotated[str | None, typer.Option(help="to (ISO 8601)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="positions: geojson | csv")] = "geojson",
+    purpose: Annotated[
+        str | None, typer.Option(help="why (required for positions; recorded in the audit trail)")
+    ] = None,
     database: Database = None,
     data_dir: DataDir = None,
 ) -> None:
     """Export alerts (the scenario format's alert lines, JSON Lines) or
-    positions (GeoJSON or CSV) of a device or a person over a period."""
+    positions (GeoJSON or CSV) of a device or a person over a period; an
+    export of positions states its purpose and is recorded in the audit trail."""
     from ronda.api.routes_positions import person_positions, positions_csv, positions_geojson
     from ronda.storage import alerts, records
     from ronda.storage.db import connect, sessions
@@ -206,8 +226,11 @@ def export(
     if fmt not in ("geojson", "csv"):
         raise typer.BadParameter("geojson or csv", param_hint="--format")
     a, b = _instant(start, "--start"), _instant(end, "--end")
+    if what == "positions" and not (purpose or "").strip():
+        why = "an export of positions states why (it goes into the audit trail)"
+        raise typer.BadParameter(why, param_hint="--purpose")
     settings = _settings(database=database, data_dir=data_dir)
-    db = connect(settings.base.effective_database_url)
+    db = connect(settings.effective_database_url)
     try:
         with sessions(db)() as s:
             if what == "alerts":
@@ -225,6 +248,14 @@ def export(
                     else person_positions(s, str(person), lo, hi, 10**9)
                 )
                 text = positions_csv(found) if fmt == "csv" else json.dumps(positions_geojson(found)) + "\n"
+                from ronda.cli.security import cli_entry
+                from ronda.storage.security import audit
+
+                whose = f"device {device}" if device else f"person {person}"
+                detail: dict[str, object] = {"start": start, "end": end, "records": len(found)}
+                what_ = f"positions of {whose}"
+                entry = cli_entry("export", what_, person=person, purpose=purpose, detail=detail)
+                audit(sessions(db), entry)
     except RondaError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc

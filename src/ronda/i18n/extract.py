@@ -31,7 +31,7 @@ def extract_messages(root: Path) -> dict[str, list[str]]:
     """msgid → where it is used (`path:line`), for every marked string under `root`.
     A plural message is keyed by its singular."""
     with (root / "babel.cfg").open() as fh:
-        method_map, options_map = parse_mapping_cfg(fh)
+        method_map, options_map = parse_mapping_cfg(fh)  # type: ignore[no-untyped-call]
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(root), method_map, options_map, keywords=KEYWORDS
@@ -55,7 +55,7 @@ def fill_source_language(po_path: Path) -> int:
         if not message.id:
             continue
         if isinstance(message.id, tuple | list):
-            if not any(message.string):
+            if not any(message.string or ()):
                 message.string = tuple(message.id)
                 filled += 1
         elif not message.string:

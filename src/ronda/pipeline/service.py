@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ronda.engine.compiled import compile_caseload
 from ronda.engine.engine import Engine
-from ronda.engine.episodes import Effect
+from ronda.engine.episodes import Effect, EpisodeClosed
 from ronda.engine.params import EngineParams
 from ronda.engine.snapshot import restore, snapshot
 from ronda.pipeline.bus import Bus
+from ronda.pipeline.ports import EffectEvent, EffectListener, dispatch_effects
 from ronda.pipeline.store_sink import Committed, StoreSink
 from ronda.storage import alerts, cases, checkpoints, records
 from ronda.storage.caseload import load_caseload
@@ -78,6 +79,24 @@ def alert_message(stored: alerts.Stored) -> dict[str, Any]:
     }
 
 
+def effect_event(stored: alerts.Stored, closed: bool) -> EffectEvent:
+    e, a = stored.episode, stored.alert
+    return EffectEvent(
+        kind="closed" if closed else "opened",
+        episode_id=e.id,
+        alert_id=a.id,
+        type=e.type,
+        person=e.person_id,
+        rule=e.rule_id,
+        device=e.device_id,
+        start_s=e.start_s,
+        raised_s=e.raised_s,
+        end_s=e.end_s,
+        severity=a.severity,
+        new=stored.new,
+    )
+
+
 def carry_state(old: Engine, new: Engine) -> Engine:
     """Move an engine's state onto an engine over a changed caseload, dropping
     devices and rules that no longer exist."""
@@ -95,8 +114,13 @@ class LiveService:
         params: EngineParams | None = None,
         config: ServiceConfig | None = None,
         clock: Callable[[], float] = time.time,
+        listeners: Sequence[EffectListener] = (),
     ) -> None:
         self.db = db
+        # Told of every stored effect after its commit (also on replay: they are idempotent).
+        self.listeners: list[EffectListener] = list(listeners)
+        # The site's severity per episode type and rule (None: the built-in defaults).
+        self.severity: alerts.SeverityOf | None = None
         self.sessions: sessionmaker[Session] = sessions(db)
         self.params = params or EngineParams()
         self.config = config or ServiceConfig()
@@ -275,9 +299,15 @@ class LiveService:
         if not effects:
             return
         with self.sessions.begin() as s:
-            stored = [alerts.store_episode(s, eff.episode) for eff in effects]
+            stored = [alerts.store_episode(s, eff.episode, self.severity) for eff in effects]
             messages = [alert_message(x) for x in stored]
+            pairs = zip(stored, effects, strict=True)
+            events = [effect_event(x, isinstance(eff, EpisodeClosed)) for x, eff in pairs]
         self.state.alerts_raised += sum(1 for x in stored if x.new)
+        if self.listeners:
+            self.state.counters["listener_failures"] = self.state.counters.get(
+                "listener_failures", 0
+            ) + dispatch_effects(self.listeners, events)
         if publish:
             for m in messages:
                 self.bus.publish_threadsafe("alert", m)
@@ -301,4 +331,5 @@ class LiveService:
             "unknown_devices": dict(self.sink.stats.unknown_devices.most_common(20)),
             "engine": engine_counters,
             "devices_known": len(self.known_devices),
+            "listener_failures": self.state.counters.get("listener_failures", 0),
         }

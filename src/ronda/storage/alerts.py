@@ -3,6 +3,7 @@ alert workflow (acknowledge, assign, note, resolve) through one transition table
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,11 @@ def episode_subject(ep: Episode) -> str:
     return str(ep.rule or ep.device or "")
 
 
-def store_episode(s: Session, ep: Episode) -> Stored:
+SeverityOf = Callable[[str, str | None], str]
+"""(episode type, rule id) -> severity: the site's alert policy (alerts/policy.py)."""
+
+
+def store_episode(s: Session, ep: Episode, severity: SeverityOf | None = None) -> Stored:
     """Insert or update the episode identified by (type, subject, start); a
     new episode gets its alert. Storing the same effect twice changes nothing,
     so effects replayed after a restart raise no second alert."""
@@ -59,7 +64,7 @@ def store_episode(s: Session, ep: Episode) -> Stored:
     alert = AlertRow(
         episode_id=row.id,
         status=AlertStatus.NEW.value,
-        severity=severity_of(ep.type).value,
+        severity=severity(ep.type, ep.rule) if severity is not None else severity_of(ep.type).value,
         created_s=t,
         updated_s=t,
     )

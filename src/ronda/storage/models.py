@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ID = String(64)
+DEFAULT_AGENCY = "main"  # issue 6: the agency of rows made before agencies existed
 BIGID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
 
 
@@ -35,6 +36,9 @@ class PersonRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
     created_s: Mapped[float]
+    # issue 6: the agency (tenant) and the officer whose caseload this is
+    agency_id: Mapped[str] = mapped_column(ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True)
+    officer_id: Mapped[str | None] = mapped_column(ID, index=True)
 
 
 class ZoneRow(Base):
@@ -45,6 +49,7 @@ class ZoneRow(Base):
     radius_m: Mapped[float | None]
     created_s: Mapped[float]
     updated_s: Mapped[float]
+    agency_id: Mapped[str] = mapped_column(ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True)
 
 
 class DeviceRow(Base):
@@ -61,6 +66,7 @@ class DeviceRow(Base):
     comms_timeout_s: Mapped[float | None]
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_s: Mapped[float]
+    agency_id: Mapped[str] = mapped_column(ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True)
 
 
 class AssignmentRow(Base):

@@ -155,7 +155,11 @@ def test_positions_as_geojson_and_csv_for_device_and_person(client: TestClient, 
     assert gj["features"][0]["geometry"]["coordinates"] == [-3.7, 40.4]
     rows = list(
         csv.DictReader(
-            io.StringIO(client.get("/api/persons/p1/positions", params={**period, "format": "csv"}).text)
+            io.StringIO(client.get(
+                    "/api/persons/p1/positions",
+                    params={**period, "format": "csv"},
+                    headers={"X-Ronda-Purpose": "test: CSV export"},  # an export states its purpose
+                ).text)
         )
     )
     assert [r["device"] for r in rows] == ["tag-0001"] * 5 and rows[0]["time"] == "2026-06-01T07:46:40Z"

@@ -1,0 +1,138 @@
+"""`ronda demo --prison`: the server plus a simulated prison day.
+
+The prison simulator (ronda.simulator.prison) builds a facility (wings of
+cells, a corridor, dining hall, yard, workshop, medical, visits), its regime,
+its inmates and their wristbands, and the day's incidents. The facility is
+stored, then the readers' records are played from 07:20 local time, `speed`
+simulated seconds per real second, to the prison ingest API, as a facility's
+reader controllers would post them. The facility runs on its readers' clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from ronda.api.server import Running, serve
+from ronda.cli.security import create_demo_users
+from ronda.config import Settings
+from ronda.facility.records import BandEvent, DoorCrossing, FacilityRecord, ReaderHeartbeat
+from ronda.simulator.prison import PrisonConfig, PrisonDay, simulate_day
+from ronda.storage import prison as store
+from ronda.storage.db import connect, migrate, sessions
+from ronda.tracking.records import Sighting
+
+PLAY_FROM_H = 7.3
+
+
+def record_json(rec: FacilityRecord) -> dict[str, Any]:
+    """A record in the ingest format (docs/prison.md)."""
+    if isinstance(rec, Sighting):
+        return {
+            "type": "sighting",
+            "band": rec.device,
+            "reader": rec.reader,
+            "time": rec.time_s,
+            "rssi": rec.rssi_dbm,
+        }
+    if isinstance(rec, DoorCrossing):
+        return {
+            "type": "door",
+            "band": rec.device,
+            "reader": rec.reader,
+            "time": rec.time_s,
+            "direction": rec.direction.value,
+        }
+    if isinstance(rec, ReaderHeartbeat):
+        return {"type": "heartbeat", "reader": rec.reader, "time": rec.time_s}
+    assert isinstance(rec, BandEvent)
+    return {"type": "event", "band": rec.device, "time": rec.time_s, "event": rec.kind.value}
+
+
+def prepare(folder: Path, *, wings: int, seed: int) -> tuple[PrisonDay, list[tuple[str, str, str]]]:
+    tz = "Europe/Madrid"
+    today = dt.datetime.now(ZoneInfo(tz)).date()
+    day = simulate_day(
+        PrisonConfig(seed=seed, wings=wings, cells_per_wing=10, date=today, timezone=tz, start_h=PLAY_FROM_H)
+    )
+    db = connect(f"sqlite:///{folder / 'ronda.db'}")
+    migrate(db)
+    with sessions(db).begin() as s:
+        store.save_facility(s, day.document, "demo")
+        users = create_demo_users(s)
+    db.dispose()
+    (folder / "users.txt").write_text("".join(f"{u} {p} {r}\n" for u, p, r in users), encoding="utf-8")
+    return day, users
+
+
+async def play(url: str, facility: str, day: PrisonDay, token: str, speed: float) -> None:
+    """Post each record when its simulated time comes, in one batch per half second."""
+    t0 = time.monotonic()
+    records = day.records()
+    pending: FacilityRecord | None = None
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+        while True:
+            sim_now = day.start_s + (time.monotonic() - t0) * speed
+            batch: list[dict[str, Any]] = []
+            while True:
+                rec = pending if pending is not None else next(records, None)
+                pending = None
+                if rec is None:
+                    break
+                if rec.time_s > sim_now:
+                    pending = rec
+                    break
+                batch.append(record_json(rec))
+            if batch:
+                for _ in range(5):
+                    try:
+                        r = await client.post(f"/api/prison/facilities/{facility}/sightings", json=batch)
+                        if r.status_code == 200:
+                            break
+                        print(f"ronda demo: ingest answered {r.status_code}: {r.text[:200]}", flush=True)
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(1)
+            if pending is None and not batch:
+                return
+            await asyncio.sleep(0.5)
+
+
+async def run_prison_demo(settings: Settings, folder: Path, *, wings: int, speed: float, seed: int) -> None:
+    print(f"ronda demo --prison: simulating a prison day ({wings} wings of 10 cells) ...", flush=True)
+    day, _ = await asyncio.to_thread(prepare, folder, wings=wings, seed=seed)
+    # The facility runs on its readers' clock, which the demo runs ahead of the server's.
+    os.environ["RONDA_PRISON_WALL_CLOCK"] = "0"
+    os.environ["RONDA_PRISON_MAX_FUTURE_S"] = str(10 * 86400)
+    token = settings.api_token or secrets.token_urlsafe(24)  # the readers' service credential
+    settings = dataclasses.replace(
+        settings, api_token=token, gateway=dataclasses.replace(settings.gateway, enabled=False)
+    )
+    facility = day.facility.id
+
+    async def ready(running: Running) -> None:
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        page = f"http://{host}:{running.api_port}/"
+        users = (folder / "users.txt").read_text(encoding="utf-8").split("\n")
+        logins = "".join(f"    {u:<11} {p:<14} {r}\n" for u, p, r in (x.split() for x in users if x))
+        print(
+            f"\n  Open {page}prison#token={token} for the facility view ({speed:g}x time),\n"
+            f"  or sign in at {page} as (user, password, role; also in {folder / 'users.txt'}):\n{logins}"
+            f"  and open {page}prison. Alerts also appear in the monitoring centre. Data in {folder}\n"
+            f"  Ctrl-C stops.\n",
+            flush=True,
+        )
+        task = asyncio.create_task(play(f"http://{host}:{running.api_port}", facility, day, token, speed))
+        task.add_done_callback(lambda t: print("ronda demo: the simulated prison day is over", flush=True))
+
+    await serve(settings, on_ready=ready)

@@ -1,0 +1,304 @@
+"""`ronda report court`, `ronda evidence export|verify`, `ronda exchange
+export|import|load-scenario`: evidence for courts and the open exchange format."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import getpass
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ronda.errors import RondaError
+
+console = Console()
+err = Console(stderr=True)
+
+report_app = typer.Typer(help="Reports for courts and officers.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="Evidence bundles: export a person's data with hashes; verify a bundle.", no_args_is_help=True
+)
+exchange_app = typer.Typer(
+    help="The open exchange format: full history export and import.", no_args_is_help=True
+)
+
+Database = Annotated[
+    str | None,
+    typer.Option("--database", help="SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]"),
+]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data folder [RONDA_DATA_DIR, ./data]")]
+From = Annotated[str, typer.Option("--from", help="start of the period (ISO 8601; no zone means UTC)")]
+To = Annotated[str, typer.Option("--to", help="end of the period, excluded (ISO 8601)")]
+Purpose = Annotated[
+    str, typer.Option("--purpose", help="why the data are taken (recorded in the audit trail)")
+]
+Actor = Annotated[
+    str | None, typer.Option("--actor", help="who asks, for the audit trail [cli:<login name>]")
+]
+
+
+def _db_url(database: str | None, data_dir: Path | None) -> str:
+    from ronda.config import Settings
+
+    s = Settings.from_env()
+    if data_dir is not None:
+        s = dataclasses.replace(s, data_dir=data_dir)
+    if database is not None:
+        s = dataclasses.replace(s, database_url=database)
+    return s.effective_database_url
+
+
+def _instant(text: str, name: str) -> float:
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}", param_hint=name) from exc
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def _period(start: str, end: str) -> tuple[float, float]:
+    a, b = _instant(start, "--from"), _instant(end, "--to")
+    if b <= a:
+        raise typer.BadParameter("must be after --from", param_hint="--to")
+    return a, b
+
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _purpose(purpose: str) -> str:
+    if not purpose.strip():
+        raise typer.BadParameter("state why the data are taken", param_hint="--purpose")
+    return purpose.strip()
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/] {exc}")
+    return typer.Exit(2)
+
+
+@report_app.command("court")
+def court(
+    person: Annotated[str, typer.Argument(help="the person's id")],
+    start: From,
+    end: To,
+    out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write")],
+    purpose: Purpose = "court report",
+    actor: Actor = None,
+    lang: Annotated[str, typer.Option(help="language of the report (en; es and pt with issue 11)")] = "en",
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """A court report (PDF/A-3b) of PERSON over a period: the order in words,
+    a map, each violation with the fixes that decided it, device events and
+    gaps, and the data behind it attached with its SHA-256 digests."""
+    from ronda.audit.chain import AuditEntry
+    from ronda.reports.bundle import EXPORT_ACTION, audit_export
+    from ronda.reports.casefile import gather
+    from ronda.reports.court import court_report
+    from ronda.storage.db import connect, sessions
+
+    a, b = _period(start, end)
+    why = _purpose(purpose)
+    who = _actor(actor)
+    db = connect(_db_url(database, data_dir))
+    try:
+        with sessions(db)() as s:
+            case = gather(s, person, a, b)
+        rep = court_report(case, actor=who, purpose=why, lang=lang)
+        audit_export(
+            db,
+            AuditEntry(
+                at_s=time.time(),
+                actor=who,
+                role="cli",
+                agency=None,
+                action=EXPORT_ACTION,
+                target=f"court report of person {person}",
+                person=person,
+                purpose=why,
+                source="cli",
+                detail={"data_manifest_sha256": rep.digests["manifest.json"], "pdf_sha256": _sha(rep.pdf)},
+            ),
+        )
+    except RondaError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.dispose()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(rep.pdf)
+    console.print(
+        f"wrote {out} ({len(rep.pdf):,} bytes): {len(rep.violations)} violations, "
+        f"data manifest SHA-256 {rep.digests['manifest.json']}"
+    )
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+@evidence_app.command("export")
+def evidence_export(
+    person: Annotated[str, typer.Option("--person", help="the person's id")],
+    start: From,
+    end: To,
+    purpose: Purpose,
+    out: Annotated[Path, typer.Option("--out", "-o", help="ZIP file to write")],
+    actor: Actor = None,
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write an evidence bundle: positions, events, episodes, alerts and who
+    handled them, the audit excerpt, and a manifest of SHA-256 digests.
+    The export is recorded in the audit trail with its purpose."""
+    from ronda.reports.bundle import Requester, export_bundle
+    from ronda.storage.db import connect
+
+    a, b = _period(start, end)
+    why = _purpose(purpose)
+    db = connect(_db_url(database, data_dir))
+    try:
+        data, digest = export_bundle(
+            db,
+            person,
+            a,
+            b,
+            purpose=why,
+            who=Requester(_actor(actor), "cli", source="cli"),
+            now_s=time.time(),
+        )
+    except RondaError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.dispose()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    console.print(
+        f"wrote {out} ({len(data):,} bytes); manifest SHA-256 {digest} (recorded in the audit trail)"
+    )
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    bundle: Annotated[Path, typer.Argument(help="the bundle (ZIP)")],
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="check the audit excerpt against this database's chain too"),
+    ] = None,
+) -> None:
+    """Check every file and line of a bundle against its manifest and the
+    audit excerpt against the hash chain; names the file (and line) that fails.
+    Exit status 0: intact; 1: something differs."""
+    from ronda.reports.bundle import verify_bundle
+    from ronda.storage.db import connect
+
+    try:
+        data = bundle.read_bytes()
+    except OSError as exc:
+        raise _fail(exc) from exc
+    db = connect(database) if database else None
+    try:
+        rep, notes = verify_bundle(data, db)
+    finally:
+        if db is not None:
+            db.dispose()
+    files = len(rep.manifest.get("files", [])) if rep.manifest else 0
+    for note in notes:
+        console.print(f"note: {note}")
+    if rep.ok:
+        console.print(f"[green]OK[/]: {files} files and {len(rep.audit_rows)} audit entries match ({bundle})")
+        return
+    for p in rep.problems:
+        console.print(f"[red]FAIL[/] {p}")
+    raise typer.Exit(1)
+
+
+@exchange_app.command("export")
+def exchange_export(
+    directory: Annotated[Path, typer.Argument(help="folder to write (created; files are replaced)")],
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Export the whole history in the open exchange format (docs/exchange-format.md):
+    persons, devices, assignments, zones, orders, positions, events, alerts and
+    their actions, as CSV and GeoJSON Lines, with a manifest of SHA-256 digests."""
+    from ronda.exchange.export import export_dir
+    from ronda.exchange.format import iso
+    from ronda.storage.db import connect, sessions
+
+    db = connect(_db_url(database, data_dir))
+    try:
+        with sessions(db)() as s:
+            n = export_dir(s, directory, iso(time.time()) or "")
+    except (RondaError, OSError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.dispose()
+    console.print(f"wrote {n} files to {directory}")
+
+
+@exchange_app.command("import")
+def exchange_import(
+    directory: Annotated[Path, typer.Argument(help="folder with exchange files (or another system's)")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="TOML column mapping for another system's files")
+    ] = None,
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Import exchange files: ours, or another system's through a column
+    mapping. Rows that cannot be taken are counted and the first named."""
+    from ronda.exchange.importer import import_dir
+    from ronda.exchange.mapping import load_mapping
+    from ronda.storage.db import connect, migrate, sessions
+
+    db = connect(_db_url(database, data_dir))
+    try:
+        maps = load_mapping(mapping) if mapping is not None else None
+        migrate(db)
+        with sessions(db).begin() as s:
+            rep = import_dir(s, directory, maps)
+    except RondaError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.dispose()
+    taken = ", ".join(f"{k} {v:,}" for k, v in rep.counts.items()) or "nothing"
+    console.print(f"imported {taken}; {rep.new_records:,} new records")
+    if rep.skipped:
+        err.print("[yellow]refused:[/] " + ", ".join(f"{k} {v:,}" for k, v in rep.skipped.items()))
+        for line in rep.first_errors[:10]:
+            err.print(f"  {line}")
+
+
+@exchange_app.command("load-scenario")
+def load_scenario(
+    scenario_dir: Annotated[Path, typer.Argument(help="folder with scenario.json and arrivals.jsonl[.gz]")],
+    database: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Load a recorded scenario's whole history: its setup, every record, and
+    the alerts the engine raises on replaying it (for demos, training, tests)."""
+    from ronda.exchange.scenario import load_history
+    from ronda.storage.db import connect, migrate
+
+    db = connect(_db_url(database, data_dir))
+    try:
+        migrate(db)
+        loaded = load_history(db, scenario_dir)
+    except RondaError as exc:
+        raise _fail(exc) from exc
+    finally:
+        db.dispose()
+    console.print(f"stored {loaded.records:,} records and {loaded.episodes:,} episodes with their alerts")

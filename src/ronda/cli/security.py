@@ -1,0 +1,463 @@
+"""`ronda users`, `ronda agencies`, `ronda audit`, `ronda retention`, `ronda holds`.
+
+Run on the server's host against its database (the same `--database` /
+`RONDA_DATABASE_URL` as `ronda serve`); each change is written to the audit
+trail with the actor `cli` and the operating-system user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ronda.audit.chain import AuditEntry
+from ronda.config import Settings
+from ronda.errors import RondaError
+
+console = Console(soft_wrap=True)  # lines a script can read (no wrapping)
+err = Console(stderr=True)
+
+users = typer.Typer(help="People who sign in: add, list, passwords, disable, TOTP.", no_args_is_help=True)
+agencies = typer.Typer(help="Agencies (tenants): add, list.", no_args_is_help=True)
+audit = typer.Typer(help="The audit trail: verify the chain, show entries.", no_args_is_help=True)
+retention = typer.Typer(
+    help="Retention: purge positions and events past the retention period.", no_args_is_help=True
+)
+holds = typer.Typer(
+    help="Legal holds: keep a person's data of a period past retention.", no_args_is_help=True
+)
+
+Database = Annotated[
+    str | None,
+    typer.Option("--database", help="SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]"),
+]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data folder [RONDA_DATA_DIR, ./data]")]
+ROLE_HELP = "admin | supervisor | operator | officer | auditor"
+
+
+def settings(database: str | None, data_dir: Path | None) -> Settings:
+    import dataclasses
+
+    s = Settings.from_env()
+    return dataclasses.replace(
+        s,
+        data_dir=s.data_dir if data_dir is None else data_dir,
+        database_url=s.database_url if database is None else database,
+    )
+
+
+@contextmanager
+def database(database: str | None, data_dir: Path | None) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
+    from ronda.storage.db import connect, migrate, sessions
+
+    db = connect(settings(database, data_dir).effective_database_url)
+    try:
+        migrate(db)
+        yield db, sessions(db)
+    except RondaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        db.dispose()
+
+
+def cli_entry(
+    action: str,
+    target: str,
+    *,
+    person: str | None = None,
+    detail: dict[str, object] | None = None,
+    purpose: str | None = None,
+) -> AuditEntry:
+    return AuditEntry(
+        at_s=time.time(),
+        actor="cli",
+        role="admin",
+        agency=None,
+        action=action,
+        target=target,
+        person=person,
+        purpose=purpose,
+        source=f"cli:{getpass.getuser()}@{os.uname().nodename}",
+        detail=dict(detail or {}),
+    )
+
+
+def _password(given: str | None) -> str:
+    from ronda.api.auth import hash_password
+
+    if given is None:
+        given = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        return hash_password(given)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--password") from exc
+
+
+# ------------------------------------------------------------------ users
+
+
+@users.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    agency: Annotated[
+        str | None, typer.Option(help="agency id (default: main; 'none': every agency, admins and auditors)")
+    ] = "main",
+    name: Annotated[str, typer.Option("--name", help="display name")] = "",
+    language: Annotated[str, typer.Option(help="UI language")] = "en",
+    password: Annotated[str | None, typer.Option(help="default: asked (not echoed)")] = None,
+    user_id: Annotated[str | None, typer.Option("--id", help="default: generated")] = None,
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add a user (password at least 10 characters)."""
+    from ronda.storage import security as repo
+
+    hashed = _password(password)
+    agency_id = None if agency in (None, "none", "") else agency
+    with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
+        row = repo.create_user(
+            s,
+            user_id or f"u-{uuid.uuid4().hex[:10]}",
+            username,
+            role,
+            agency_id,
+            hashed,
+            display_name=name,
+            language=language,
+        )
+        repo.append_audit(
+            s,
+            cli_entry("write", f"user {username}", detail={"add": row.id, "role": role, "agency": agency_id}),
+        )
+        console.print(f"added {row.username} ({row.role}, agency {row.agency_id or 'every'}) id {row.id}")
+
+
+@users.command("list")
+def users_list(database_url: Database = None, data_dir: DataDir = None) -> None:
+    from ronda.storage import security as repo
+
+    with database(database_url, data_dir) as (_, sessions), sessions() as s:
+        table = Table("id", "username", "name", "role", "agency", "totp", "state")
+        now = time.time()
+        for u in repo.list_users(s):
+            state = "disabled" if u.disabled else ("locked" if (u.locked_until_s or 0) > now else "active")
+            table.add_row(
+                u.id,
+                u.username,
+                u.display_name,
+                u.role,
+                u.agency_id or "every",
+                "yes" if u.totp_secret else "no",
+                state,
+            )
+        console.print(table)
+
+
+def _change(
+    username: str, database_url: str | None, data_dir: Path | None, what: str, **fields: object
+) -> None:
+    from ronda.storage import security as repo
+
+    with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
+        u = repo.user_by_name(s, username)
+        if u is None:
+            err.print(f"[red]error:[/] no user {username!r}")
+            raise typer.Exit(2)
+        repo.append_audit(s, cli_entry("write", f"user {username}", detail={"change": what}))
+        for k, v in fields.items():
+            setattr(u, k, v)
+        if what in ("password", "disable"):
+            repo.end_sessions(s, u.id, time.time())
+    console.print(f"{username}: {what} done")
+
+
+@users.command("passwd")
+def users_passwd(
+    username: str,
+    password: Annotated[str | None, typer.Option(help="default: asked")] = None,
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set a new password (ends the user's sessions, lifts a lockout)."""
+    _change(
+        username,
+        database_url,
+        data_dir,
+        "password",
+        password_hash=_password(password),
+        password_changed_s=time.time(),
+        failed_logins=0,
+        locked_until_s=None,
+    )
+
+
+@users.command("disable")
+def users_disable(username: str, database_url: Database = None, data_dir: DataDir = None) -> None:
+    """Disable a user (ends their sessions at once; kept for the record)."""
+    _change(username, database_url, data_dir, "disable", disabled=True)
+
+
+@users.command("enable")
+def users_enable(username: str, database_url: Database = None, data_dir: DataDir = None) -> None:
+    _change(username, database_url, data_dir, "enable", disabled=False, failed_logins=0, locked_until_s=None)
+
+
+@users.command("totp")
+def users_totp(
+    username: str,
+    off: Annotated[bool, typer.Option("--off", help="remove the second factor")] = False,
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Turn on a TOTP second factor: prints the secret and the otpauth:// URI
+    to put in an authenticator app (shown once)."""
+    from ronda.api.auth import new_totp_secret, totp_uri
+
+    if off:
+        _change(username, database_url, data_dir, "totp off", totp_secret=None)
+        return
+    secret = new_totp_secret()
+    _change(username, database_url, data_dir, "totp on", totp_secret=secret)
+    console.print(f"secret {secret}\n{totp_uri(secret, username)}")
+
+
+# --------------------------------------------------------------- agencies
+
+
+@agencies.command("add")
+def agencies_add(
+    agency_id: str,
+    name: Annotated[str, typer.Option("--name")] = "",
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    from ronda.storage import security as repo
+
+    with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
+        repo.append_audit(s, cli_entry("write", f"agency {agency_id}", detail={"add": agency_id}))
+        repo.create_agency(s, agency_id, name)
+    console.print(f"added agency {agency_id}")
+
+
+@agencies.command("list")
+def agencies_list(database_url: Database = None, data_dir: DataDir = None) -> None:
+    from ronda.storage import security as repo
+
+    with database(database_url, data_dir) as (_, sessions), sessions() as s:
+        for a in repo.list_agencies(s):
+            console.print(f"{a.id}\t{a.name}")
+
+
+# ------------------------------------------------------------------ audit
+
+
+@audit.command("verify")
+def audit_verify(
+    expect_head: Annotated[
+        str | None, typer.Option(help="a head hash noted earlier: it must still be in the chain")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="processes checking ranges at once [the CPUs]")] = 0,
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check the hash chain; name the first altered, removed or moved row, or a cut tail.
+    Exit status 1 when the chain is broken."""
+    from ronda.storage import security as repo
+
+    with database(database_url, data_dir) as (db, _):
+        t0 = time.perf_counter()
+        v = repo.verify_audit(db, workers=workers or os.cpu_count() or 1)
+        took = time.perf_counter() - t0
+        if v.ok and expect_head:
+            from sqlalchemy import select
+
+            from ronda.storage.models_security import AuditRow
+
+            with db.connect() as c:
+                if c.execute(select(AuditRow.seq).where(AuditRow.hash == expect_head)).first() is None:
+                    err.print(f"[red]broken:[/] the noted head {expect_head} is not in the chain")
+                    raise typer.Exit(1)
+    if v.finding is not None:
+        err.print(f"[red]broken at row {v.finding.seq} ({v.finding.kind}):[/] {v.finding.message}")
+        err.print(f"rows before it verified: {v.head_seq:,}")
+        raise typer.Exit(1)
+    console.print(
+        f"audit chain intact: {v.rows:,} rows verified in {took:.1f} s; head {v.head_seq} {v.head_hash}"
+    )
+
+
+@audit.command("show")
+def audit_show(
+    person: Annotated[str | None, typer.Option()] = None,
+    actor: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    after: Annotated[int, typer.Option(help="entries after this seq")] = 0,
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    from ronda.storage import security as repo
+    from ronda.types import to_iso
+
+    with database(database_url, data_dir) as (_, sessions), sessions() as s:
+        for r in repo.read_audit(s, repo.AuditQuery(person=person, actor=actor, after_seq=after), limit):
+            console.print(
+                f"{r.seq:>8} {to_iso(r.at_s)} {r.actor:<12} {r.role:<10} {r.action:<7} {r.outcome:<11} "
+                f"{r.target} {r.person or ''} {('purpose: ' + r.purpose) if r.purpose else ''}",
+                markup=False,
+                highlight=False,
+            )
+
+
+# -------------------------------------------------------------- retention
+
+
+@retention.command("purge")
+def retention_purge(
+    days: Annotated[float | None, typer.Option(help="retention in days [RONDA_RETENTION_DAYS, 365]")] = None,
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete positions and device events older than the retention period,
+    except under legal holds; the purge is recorded in the audit trail."""
+    from ronda.storage import security as repo
+
+    keep_days = settings(database_url, data_dir).security.retention_days if days is None else days
+    cutoff = time.time() - keep_days * 86400.0
+    with database(database_url, data_dir) as (_, sessions):
+        r = repo.purge(sessions, cutoff, actor="cli", role="admin")
+    console.print(
+        f"purged {r.deleted:,} records older than "
+        f"{dt.datetime.fromtimestamp(cutoff, dt.UTC):%Y-%m-%d %H:%M} UTC; "
+        f"kept {r.kept_held:,} under {len(r.holds)} legal hold(s); audit row {r.audit_seq}"
+    )
+
+
+# ------------------------------------------------------------------ holds
+
+
+def _instant(text: str, name: str) -> float:
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}", param_hint=name) from exc
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+
+
+@holds.command("add")
+def holds_add(
+    person: str,
+    start: Annotated[str, typer.Option(help="from (ISO 8601)")],
+    end: Annotated[str, typer.Option(help="to (ISO 8601)")],
+    reason: Annotated[str, typer.Option(help="why (a case number, a court's order)")],
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    from ronda.storage import security as repo
+
+    a, b = _instant(start, "--start"), _instant(end, "--end")
+    with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
+        repo.append_audit(
+            s,
+            cli_entry(
+                "write", "legal hold", person=person, detail={"start_s": a, "end_s": b, "reason": reason}
+            ),
+        )
+        h = repo.add_hold(s, person, a, b, reason, "cli")
+        console.print(f"legal hold {h.id} on {person}")
+
+
+@holds.command("list")
+def holds_list(
+    person: Annotated[str | None, typer.Option()] = None,
+    all_: Annotated[bool, typer.Option("--all", help="released ones too")] = False,
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
+    from ronda.storage import security as repo
+    from ronda.types import to_iso
+
+    with database(database_url, data_dir) as (_, sessions), sessions() as s:
+        for h in repo.list_holds(s, person, None if all_ else True):
+            state = f"released {to_iso(h.released_s)}" if h.released_s else "active"
+            console.print(
+                f"{h.id}\t{h.person_id}\t{to_iso(h.start_s)}\t{to_iso(h.end_s)}\t{state}\t{h.reason}",
+                markup=False,
+                highlight=False,
+            )
+
+
+@holds.command("release")
+def holds_release(hold_id: int, database_url: Database = None, data_dir: DataDir = None) -> None:
+    from ronda.storage import security as repo
+
+    with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
+        repo.append_audit(s, cli_entry("write", "legal hold", detail={"release": hold_id}))
+        h = repo.release_hold(s, hold_id, "cli")
+        console.print(f"released legal hold {h.id} on {h.person_id}")
+
+
+# ------------------------------------------------------------------- demo
+
+DEMO_ROLES = (
+    ("admin", "admin", "Demo Admin"),
+    ("supervisor", "supervisor", "Demo Supervisor"),
+    ("operator", "operator", "Demo Operator"),
+    ("officer1", "officer", "Officer One"),
+    ("officer2", "officer", "Officer Two"),
+    ("auditor", "auditor", "Demo Auditor"),
+)
+
+
+def create_demo_users(s: Session) -> list[tuple[str, str, str]]:
+    """One user per role in the default agency, each with a fresh random
+    password; the monitored persons are split between the two officers'
+    caseloads, and each victim follows the officer of the person ordered to
+    keep away from them. Returns (username, password, role)."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from ronda.api.auth import hash_password
+    from ronda.storage import security as repo
+    from ronda.storage.models import OrderRow, PersonRow, RuleRow
+
+    out = []
+    ids: dict[str, str] = {}
+    for username, role, name in DEMO_ROLES:
+        password = secrets.token_urlsafe(9)
+        ids[username] = repo.create_user(
+            s, f"u-{username}", username, role, "main", hash_password(password), display_name=name
+        ).id
+        out.append((username, password, role))
+    officers = [ids["officer1"], ids["officer2"]]
+    monitored = list(
+        s.execute(select(PersonRow).where(PersonRow.role == "monitored").order_by(PersonRow.id)).scalars()
+    )
+    for i, p in enumerate(monitored):
+        p.officer_id = officers[i % 2]
+    officer_of = {p.id: p.officer_id for p in monitored}
+    links = s.execute(
+        select(RuleRow.protected_person_id, OrderRow.person_id)
+        .join(OrderRow, OrderRow.id == RuleRow.order_id)
+        .where(RuleRow.protected_person_id.is_not(None))
+    ).all()
+    for victim, offender in links:
+        row = s.get(PersonRow, victim)
+        if row is not None and row.officer_id is None:
+            row.officer_id = officer_of.get(offender)
+    s.flush()
+    return out

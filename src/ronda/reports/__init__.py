@@ -1,0 +1,1 @@
+"""Reports drawn from the store: the court report PDF (WeasyPrint)."""

@@ -1,0 +1,22 @@
+// One live stream for the whole app while signed in; pages subscribe to it.
+import { stream } from "./api.js";
+
+const subs = new Set();
+let stop = null;
+
+export function startHub() {
+  if (stop) return;
+  stop = stream("position,alert", (type, data) => subs.forEach((f) => f(type, data)), (live) => {
+    const c = document.getElementById("conn");
+    c.textContent = live ? "live" : "reconnecting…"; c.classList.toggle("live", live);
+    subs.forEach((f) => f("state", live));
+  });
+}
+
+export function stopHub() {
+  if (stop) stop();
+  stop = null;
+  const c = document.getElementById("conn"); c.textContent = "offline"; c.classList.remove("live");
+}
+
+export function subscribe(f) { subs.add(f); return () => subs.delete(f); }

@@ -1,0 +1,112 @@
+// The app shell: login, the header, hash routes to pages.
+import { api, ApiError, session } from "./api.js";
+import { el, banner, sound, announce } from "./ui.js";
+import { startHub, stopHub, subscribe } from "./hub.js";
+import { livePage } from "./live.js";
+import { personPage, personsPage } from "./person.js";
+import { zonesPage } from "./zones.js";
+import { devicePage, devicesPage } from "./devices.js";
+
+const main = document.getElementById("main");
+let cleanup = null;
+const NO_MAP = "The map library is not installed: run scripts/setup (it runs `npm ci` and copies Leaflet into "
+  + "src/ronda/web/vendor/), then restart the server. Lists and alert actions work without it.";
+
+const routes = [
+  [/^#\/live$/, livePage],
+  [/^#\/persons$/, personsPage],
+  [/^#\/person\/([^/]+)$/, personPage],
+  [/^#\/zones$/, zonesPage],
+  [/^#\/devices$/, devicesPage],
+  [/^#\/device\/([^/]+)$/, devicePage],
+];
+
+function loginPage(root) {
+  const msg = el("p", { class: "error", role: "alert" });
+  const user = el("input", { id: "username", name: "username", autocomplete: "username", required: true });
+  const pass = el("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
+  const totp = el("input", { id: "totp", name: "totp", inputmode: "numeric", autocomplete: "one-time-code" });
+  const form = el("form", { class: "login", "aria-labelledby": "login-title" },
+    el("h1", { id: "login-title", text: "Ronda · sign in" }),
+    el("label", { for: "username", text: "User name" }), user,
+    el("label", { for: "password", text: "Password" }), pass,
+    el("label", { for: "totp", text: "One-time code (if your account has one)" }), totp,
+    el("button", { class: "primary", type: "submit", text: "Sign in" }), msg);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault(); msg.textContent = "";
+    const body = { username: user.value.trim(), password: pass.value };
+    if (totp.value.trim()) body.totp = totp.value.trim();
+    try {
+      const r = await api("/auth/login", { method: "POST", body });
+      session.set(r.token, r.user);
+      sound.unlock(); // a user gesture: lets the browser play alert sounds later
+      start();
+    } catch (e) {
+      msg.textContent = e instanceof ApiError && e.status === 404
+        ? "This server has no user accounts: open the link with ?token= that the server printed."
+        : e.message || "sign-in failed";
+    }
+  });
+  root.replaceChildren(form);
+  user.focus();
+}
+
+function route() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  banner(window.L ? "" : NO_MAP);
+  if (!session.token) { document.getElementById("top").hidden = true; loginPage(main); return; }
+  document.getElementById("top").hidden = false;
+  const hash = location.hash || "#/live";
+  for (const a of document.querySelectorAll("header nav a")) {
+    const on = hash.startsWith(a.getAttribute("href")) || (a.getAttribute("href") === "#/persons" && hash.startsWith("#/person/"))
+      || (a.getAttribute("href") === "#/devices" && hash.startsWith("#/device/"));
+    if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  for (const [re, page] of routes) {
+    const m = hash.match(re);
+    if (m) {
+      main.replaceChildren();
+      cleanup = page(main, ...m.slice(1).map(decodeURIComponent)) || null;
+      return;
+    }
+  }
+  location.hash = "#/live";
+}
+
+// Outside the live page a new alert is still heard and shown, with a link to the queue.
+subscribe((type, a) => {
+  if (type !== "alert" || !a.new || (location.hash || "#/live") === "#/live") return;
+  sound.beep(a.severity);
+  announce(`New ${a.severity} alert: ${a.type}`);
+  const b = document.getElementById("banner");
+  b.hidden = false;
+  b.replaceChildren(`New ${a.severity} alert #${a.id} (${a.type.replace("_", " ")}${a.person ? ", " + a.person : ""}). `,
+    el("a", { href: "#/live", text: "Open the alert queue" }));
+});
+
+function start() {
+  if (session.token) startHub();
+  const u = session.user || {};
+  document.getElementById("who").textContent = `${u.display_name || u.username || ""}${u.role ? " · " + u.role : ""}`;
+  route();
+}
+
+// The server's API token in the URL (as `ronda demo` prints it, for servers without user accounts).
+const given = new URLSearchParams(location.search).get("token");
+if (given) {
+  session.set(given, { username: "operator", display_name: "API token", role: "" });
+  history.replaceState(null, "", location.pathname + (location.hash || "#/live"));
+}
+
+
+const soundBtn = document.getElementById("sound");
+function showSound() { soundBtn.textContent = sound.on ? "Sound on" : "Sound off"; soundBtn.setAttribute("aria-pressed", String(sound.on)); }
+soundBtn.addEventListener("click", () => { sound.on = !sound.on; if (sound.on) sound.unlock(); showSound(); });
+showSound();
+document.getElementById("logout").addEventListener("click", async () => {
+  await api("/auth/logout", { method: "POST" }).catch(() => null);
+  session.clear();
+});
+session.onLogout(() => { stopHub(); location.hash = "#/live"; route(); });
+window.addEventListener("hashchange", route);
+start();

@@ -1,0 +1,152 @@
+// The zone editor: draw and edit polygons and circles (Leaflet-Geoman), name
+// them, attach them to a rule of an order, save through the API; the API's
+// refusal (an invalid shape, a zone still used) is shown as it says it.
+import { api } from "./api.js";
+import { el } from "./ui.js";
+import { makeMap, zoneLayer } from "./map.js";
+
+const EDIT_STYLE = { color: "#a33c00", weight: 3, fillOpacity: 0.15 };
+
+export function toFeature(layer, id, name) {
+  if (layer instanceof L.Circle) {
+    const c = layer.getLatLng();
+    return { type: "Feature", id, geometry: { type: "Point", coordinates: [c.lng, c.lat] }, properties: { name, radius_m: layer.getRadius() } };
+  }
+  const gj = layer.toGeoJSON();
+  const f = gj.type === "FeatureCollection" ? gj.features[0] : gj;
+  return { type: "Feature", id, geometry: f.geometry, properties: { name } };
+}
+
+export function zonesPage(root) {
+  const mapDiv = el("div", { class: "map", id: "zone-map" });
+  const list = el("ul", { class: "zone-list", "aria-label": "Zones" });
+  const msg = el("p", { role: "alert", id: "zone-msg" });
+  const name = el("input", { id: "zone-name", required: true, maxlength: 200 });
+  const zid = el("input", { id: "zone-id", pattern: "[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", placeholder: "made up when empty" });
+  const order = el("select", { id: "zone-order" }, el("option", { value: "", text: "no rule" }));
+  const rtype = el("select", { id: "zone-rule-type" }, el("option", { value: "exclusion", text: "exclusion (must stay out)" }),
+    el("option", { value: "inclusion", text: "inclusion (must be inside)" }));
+  const save = el("button", { class: "primary", type: "submit", text: "Save zone", id: "zone-save" });
+  const del = el("button", { class: "danger", type: "button", text: "Delete zone", id: "zone-delete", hidden: true });
+  const drawPoly = el("button", { type: "button", id: "draw-polygon", text: "Draw polygon" });
+  const drawCircle = el("button", { type: "button", id: "draw-circle", text: "Draw circle" });
+  const newBtn = el("button", { type: "button", id: "zone-new", text: "New zone" });
+  const form = el("form", { "aria-labelledby": "zone-form-title" },
+    el("h2", { id: "zone-form-title", text: "New zone" }),
+    el("p", { class: "muted", id: "zone-hint", text: "Draw a polygon or a circle on the map (click the corners; click the first corner to close), then name it and save." }),
+    el("div", { class: "row" }, drawPoly, drawCircle),
+    el("label", { for: "zone-name", text: "Name" }), name,
+    el("label", { for: "zone-id", text: "Id (new zones)" }), zid,
+    el("label", { for: "zone-order", text: "Attach to a rule of the order" }), order,
+    el("label", { for: "zone-rule-type", text: "Rule type" }), rtype,
+    el("div", { class: "row", style: "margin-top:.8em" }, save, del), msg);
+  root.append(el("div", { class: "zones-page" }, el("div", { class: "map-wrap", style: "position:relative" }, mapDiv),
+    el("section", { class: "side", "aria-label": "Zone editor" }, el("h1", { text: "Zones" }), newBtn, list, form)));
+
+  let map = null, closed = false, selected = null; // selected: {id|null, layer}
+  const layers = new Map();
+
+  function select(id) {
+    if (selected && selected.layer) {
+      selected.layer.pm && selected.layer.pm.disable();
+      if (!selected.id) selected.layer.remove();
+      else if (selected.layer.setStyle) selected.layer.setStyle({ color: "#0b57d0", weight: 2, fillOpacity: 0.08 });
+    }
+    selected = id ? { id, layer: layers.get(id) } : null;
+    document.getElementById("zone-form-title").textContent = id ? `Zone ${id}` : "New zone";
+    del.hidden = !id; zid.disabled = !!id; msg.textContent = ""; msg.className = "";
+    for (const b of list.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.zone === id));
+    if (selected && selected.layer) {
+      name.value = selected.layer.zoneName || "";
+      zid.value = id;
+      if (selected.layer.setStyle) selected.layer.setStyle(EDIT_STYLE);
+      editable(selected.layer).pm.enable({ allowSelfIntersection: true });
+      map.fitBounds(selected.layer.getBounds(), { maxZoom: 17 });
+    } else { name.value = ""; zid.value = ""; }
+  }
+  // Geoman edits the shape itself: for a GeoJSON group, its one inner layer.
+  function editable(layer) { return layer.getLayers ? layer.getLayers()[0] : layer; }
+
+  async function loadZones(focusId) {
+    const zones = await api("/zones");
+    if (closed) return;
+    for (const l of layers.values()) l.remove();
+    layers.clear();
+    for (const f of zones.features) {
+      const l = zoneLayer(f);
+      l.zoneName = f.properties.name;
+      if (map) { l.addTo(map); l.on("click", () => select(f.id)); }
+      layers.set(f.id, l);
+    }
+    list.replaceChildren(...zones.features.map((f) => el("li", {}, el("button", {
+      type: "button", "data-zone": f.id, "aria-pressed": "false", text: `${f.properties.name || f.id} (${f.id})`, onclick: () => select(f.id),
+    }))));
+    if (focusId) select(focusId);
+  }
+
+  async function loadOrders() {
+    const orders = await api("/orders").catch(() => []);
+    order.append(...orders.filter((o) => o.active).map((o) => el("option", { value: o.id, text: `${o.id} (person ${o.person})` })));
+  }
+
+  function startDraw(shape) {
+    if (!map) return;
+    select(null);
+    map.pm.enableDraw(shape, { allowSelfIntersection: true, templineStyle: EDIT_STYLE, pathOptions: EDIT_STYLE });
+    msg.className = "muted"; msg.textContent = shape === "Circle" ? "Click the centre, then click at the radius." : "Click each corner; click the first corner to finish.";
+  }
+  drawPoly.addEventListener("click", () => startDraw("Polygon"));
+  drawCircle.addEventListener("click", () => startDraw("Circle"));
+  newBtn.addEventListener("click", () => { select(null); name.focus(); });
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    msg.className = "error"; msg.textContent = "";
+    if (!selected || !selected.layer) { msg.textContent = "Draw the zone on the map first."; return; }
+    const shape = selected.id ? editable(selected.layer) : selected.layer;
+    const feature = toFeature(shape, selected.id || zid.value.trim() || undefined, name.value.trim());
+    if (!feature.id) delete feature.id;
+    try {
+      const saved = selected.id
+        ? await api(`/zones/${encodeURIComponent(selected.id)}`, { method: "PUT", body: feature })
+        : await api("/zones", { method: "POST", body: feature });
+      let note = `Zone ${saved.id} saved.`;
+      if (order.value) {
+        const ruleId = `r-${saved.id}-${rtype.value}`.slice(0, 64);
+        await api(`/orders/${encodeURIComponent(order.value)}/rules`, { method: "POST", body: { id: ruleId, type: rtype.value, zone: saved.id } });
+        note += ` Rule ${ruleId} added to order ${order.value}.`;
+      }
+      if (!selected.id) selected.layer.remove();
+      selected = null;
+      await loadZones(saved.id);
+      msg.className = ""; msg.textContent = note;
+    } catch (e) { msg.textContent = `Not saved: ${e.message}`; }
+  });
+
+  del.addEventListener("click", async () => {
+    if (!selected || !selected.id || !confirm(`Delete zone ${selected.id}?`)) return;
+    try { await api(`/zones/${encodeURIComponent(selected.id)}`, { method: "DELETE" }); selected = null; await loadZones(); select(null); msg.textContent = "Zone deleted."; }
+    catch (e) { msg.className = "error"; msg.textContent = `Not deleted: ${e.message}`; }
+  });
+
+  (async () => {
+    map = await makeMap(mapDiv);
+    if (closed) { if (map) map.remove(); return; }
+    if (map) {
+      map.pm.setGlobalOptions({ allowSelfIntersection: true });
+      map.on("pm:create", (e) => {
+        select(null);
+        selected = { id: null, layer: e.layer };
+        e.layer.pm.enable({ allowSelfIntersection: true });
+        msg.className = "muted"; msg.textContent = "Shape drawn: name it and save.";
+        name.focus();
+      });
+    }
+    await Promise.all([loadZones(), loadOrders()]).catch((e) => { msg.textContent = e.message; });
+    if (map && layers.size) {
+      const b = [...layers.values()].map((l) => l.getBounds()).reduce((a, c) => a.extend(c));
+      map.fitBounds(b, { maxZoom: 15 });
+    }
+  })();
+  return () => { closed = true; if (map) { map.pm.disableDraw(); map.remove(); } map = null; };
+}
