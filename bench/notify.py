@@ -79,8 +79,8 @@ def main() -> None:
     sent_s = time.perf_counter() - t
     assert got[0] == args.messages, (got[0], dict(worker.counters))
     print(
-        f"outbox: queued {args.messages:,} in {queued_s:.2f} s ({args.messages / queued_s:,.0f}/s); "
-        f"sent through Apprise to a local webhook in {sent_s:.2f} s ({args.messages / sent_s:,.0f} messages/s)"
+        f"outbox: queued {args.messages:,} in {queued_s:.2f} s ({args.messages / queued_s:,.0f}/s); sent "
+        f"through Apprise to a local webhook in {sent_s:.2f} s ({args.messages / sent_s:,.0f} messages/s)"
     )
 
     with sessions(db).begin() as s:
@@ -111,7 +111,8 @@ def main() -> None:
         rows = len(store.list_outbox(s, limit=10**9)) - args.messages
     print(
         f"listener: {args.alerts:,} proximity alerts -> {rows:,} outbox rows and {args.alerts:,} timers "
-        f"in {listen_s:.2f} s ({args.alerts / listen_s:,.0f} alerts/s, {listen_s / args.alerts * 1000:.1f} ms each)"
+        f"in {listen_s:.2f} s ({args.alerts / listen_s:,.0f} alerts/s, "
+        f"{listen_s / args.alerts * 1000:.1f} ms each)"
     )
     print(f"{db.dialect.name}, Python {sys.version.split()[0]}, {platform.machine()}")
     server.shutdown()

@@ -273,7 +273,12 @@ def test_a_protected_person_is_hidden_from_a_role_that_may_not_see_them(
     t0 = now() - dt.timedelta(seconds=8)
     server.report("tag-walker", walk(PARK_CENTRE, PARK_CENTRE, 4, t0, 2, speed_mps=0))
     server.report("phone-ana", walk((40.4157, -3.6858), (40.4157, -3.6858), 4, t0, 2, speed_mps=0))
-    assert wait_until(lambda: server.call("GET", "/alerts", params={"type": "proximity"}))
+    assert wait_until(lambda: server.call("GET", "/alerts", params={"type": "proximity"})), (
+        server.call("GET", "/episodes", params={"person": "p-walker"}),
+        server.call("GET", "/orders/o-walker"),
+        server.call("GET", "/status"),
+        "".join(server.output[-30:]),
+    )
 
     sign_in(page, server, "operator")  # acts on proximity alerts: sees her while it lasts
     page.wait_for_selector("[data-person='v-ana']")

@@ -173,9 +173,12 @@ def visible_persons(request: Request, s: Session, persons: list[PersonRow], now_
             if p.id in allowed:
                 out.append(p)
         # A protected person's proximity episode is an alert about them: the
-        # roles that act on it see them for its duration, whatever the scope.
-        elif caller.in_agency(p.agency_id) and auth.may_see_protected_now(
-            caller, auth.protected_windows(s, p.id, margin_s, now_s), now_s
+        # roles that act on it see them around it (operators and supervisors of
+        # the agency; officers only within their caseload).
+        elif (
+            caller.in_agency(p.agency_id)
+            and (scope is not auth.Scope.CASELOAD or p.id in allowed)
+            and auth.may_see_protected_now(caller, auth.protected_windows(s, p.id, margin_s, now_s), now_s)
         ):
             out.append(p)
     return out

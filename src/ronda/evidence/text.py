@@ -4,9 +4,11 @@ The message id *is* the English text (the gettext convention of
 docs/translating.md), written in the code where it is used: `tr("Must not
 enter {zone}", zone=...)`. A `Words` object carries the language; for `en`
 it returns the text as written, for another language it asks the translator
-registered for it (issue 11 plugs the gettext catalogs in with `register`),
-falling back to English for anything not translated. Strings held in tables
-are marked with `msg`. Values are named
+registered for it with `register`, else Ronda's gettext catalogs
+(`ronda.i18n`, src/ronda/locale), falling back to English for anything not
+translated. Strings held in tables are marked with `msg`; `tr` and `msg` are
+extraction keywords (`ronda.i18n.extract.KEYWORDS`), so `scripts/i18n`
+brings every one of them into the catalogs. Values are named
 `str.format` fields, so translators can reorder them. Dates are formatted
 here too, always with their time zone shown.
 """
@@ -28,9 +30,7 @@ def register(lang: str, gettext: Callable[[str], str]) -> None:
 
 
 def msg(message: str) -> str:
-    """Mark a string held in a table as a message, translated where it is shown.
-    (Not yet one of the extraction keywords of `ronda.i18n.extract`: adding
-    `msg` and `tr` there brings these strings into the catalogues.)"""
+    """Mark a string held in a table as a message, translated where it is shown."""
     return message
 
 
@@ -39,7 +39,7 @@ class Words:
 
     def __init__(self, lang: str = "en") -> None:
         self.lang = lang
-        self._gettext = _TRANSLATORS.get(lang)
+        self._gettext = _TRANSLATORS.get(lang) or _catalog(lang)
 
     def __call__(self, message: str, /, **values: object) -> str:
         text = self._gettext(message) if self._gettext is not None else message
@@ -53,19 +53,43 @@ class Words:
             return message.format(**values)
 
 
+def _catalog(lang: str) -> Callable[[str], str] | None:
+    """The shipped catalog of `lang` (es, pt); none for English, the source."""
+    from ronda.i18n.catalog import LANGUAGES, lookup, normalize
+
+    base = normalize(lang)
+    if base == "en" or base not in LANGUAGES:
+        return None
+    return lambda message: lookup(base, message)
+
+
 def t(message: str, /, **values: object) -> str:
     """English (the default language) in one call."""
     return Words()(message, **values)
 
 
-def local_time(epoch_s: EpochS, tz: ZoneInfo, *, seconds: bool = True) -> str:
+def local_time(epoch_s: EpochS, tz: ZoneInfo, *, seconds: bool = True, lang: str = "en") -> str:
     """'2026-06-01 12:24:50 WEST': wall-clock time in the order's zone with its
-    abbreviation (the offset when the zone has no abbreviation)."""
+    abbreviation (the offset when the zone has no abbreviation). In another
+    language the date and time are written its way (CLDR): '1 jun 2026
+    12:24:50 WEST' in Spanish, '1 de jun. de 2026 12:24:50 WEST' in Portuguese,
+    with the same zone."""
     value = dt.datetime.fromtimestamp(epoch_s, tz)
     name = value.tzname() or ""
     if not name or name[0] in "+-":
         off = value.strftime("%z")
         name = f"UTC{off[:3]}:{off[3:]}"
+    if lang.split("-")[0].split("_")[0].lower() != "en":
+        from babel.dates import format_date, format_time
+
+        from ronda.i18n.catalog import normalize
+
+        loc = normalize(lang)
+        if loc != "en":
+            wall = value.replace(tzinfo=None)
+            day = format_date(wall.date(), "medium", locale=loc)
+            clock = format_time(wall.time(), "medium" if seconds else "short", locale=loc)
+            return f"{day} {clock} {name}"
     return f"{value.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} {name}"
 
 

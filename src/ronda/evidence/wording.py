@@ -64,8 +64,8 @@ def zone_words(zone: Zone | None, zone_id: str, tr: Words) -> str:
             "“{name}” (a circle of {radius} around {lat}, {lon})",
             name=zone.name,
             radius=metres(zone.radius_m or 0.0),
-            lat=f"{lat:.5f}",
-            lon=f"{lon:.5f}",
+            lat=format(lat, ".5f"),
+            lon=format(lon, ".5f"),
         )
     return tr("“{name}” (an area shown on the map)", name=zone.name)
 
@@ -106,8 +106,8 @@ def schedule_words(schedule: dict[str, Any] | None, tz: ZoneInfo, tr: Words) -> 
             continue
         text += "; " + tr(
             "except from {start} to {end} (an approved absence)",
-            start=local_time(a, tz, seconds=False),
-            end=local_time(b, tz, seconds=False),
+            start=local_time(a, tz, seconds=False, lang=tr.lang),
+            end=local_time(b, tz, seconds=False, lang=tr.lang),
         )
     return text
 

@@ -88,6 +88,12 @@ def _fill(text: str, values: dict[str, object]) -> str:
     return text.format(**values) if values else text
 
 
+def lookup(language: str | None, message: str) -> str:
+    """`message` in `language` as the catalog has it, placeholders unfilled
+    (for callers that fill them themselves, like the court report's `Words`)."""
+    return _translations(normalize(language)).gettext(message)
+
+
 def gettext(language: str | None, message: str, **values: object) -> str:
     """`message` in `language`, with `{name}` placeholders filled from `values`."""
     return _fill(_translations(normalize(language)).gettext(message), values)

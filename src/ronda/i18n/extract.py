@@ -10,12 +10,17 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
 # Function names that mark a translatable string, in Python and in the web
-# app's JavaScript alike: `_` translates now, `N_` marks for later.
+# app's JavaScript alike: `_` translates now, `N_` marks for later. `tr` and
+# `msg` are the court report's and evidence bundle's own pair
+# (`ronda.evidence.text.Words` called as `tr(...)`, `msg(...)` in tables).
+# Only a literal first argument is taken, so `tr(table[key])` is not.
 KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
     "N_": None,
     "gettext": None,
     "ngettext": (1, 2),
+    "tr": None,
+    "msg": None,
 }
 
 

@@ -50,6 +50,15 @@ LABELS: dict[str, dict[str, str]] = {
         "medium": N_("Medium"),
         "low": N_("Low"),
     },
+    "action": {
+        "acknowledge": N_("Acknowledged"),
+        "assign": N_("Assigned"),
+        "escalate": N_("Escalated"),
+        "note": N_("Note"),
+        "step": N_("Protocol step"),
+        "resolve": N_("Resolved"),
+        "reopen": N_("Reopened"),
+    },
     "outcome": {
         "violation_confirmed": N_("Violation confirmed"),
         "false_alarm": N_("False alarm"),

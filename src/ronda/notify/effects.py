@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ronda.alerts.policy import AlertPolicy
+from ronda.alerts.policy import DEVICE_FAILURES, AlertPolicy
 from ronda.alerts.protection import AlertFacts, Outgoing, Recipient, link_messages, protection_messages
 from ronda.alerts.workflow import Severity
 from ronda.pipeline.ports import EffectEvent
@@ -134,20 +134,21 @@ class AlertsListener:
         policy = self.policy
         target = policy.target_s(Severity(ev.severity), ev.rule)
         out: list[Outgoing] = []
+        victim_side = ev.person is not None and (ev.type == "proximity" or ev.type in DEVICE_FAILURES)
+        protected: list[str] = []
+        if victim_side and ev.person is not None:
+            protected = store.protected_persons(s, ev.person, ev.rule if ev.type == "proximity" else None)
+        facts: AlertFacts | None = None
         if ev.kind == "opened":
             agency = store.person_agency(s, ev.person)
             _, created = store.ensure_timer(s, ev.alert_id, agency_id=agency, target_s=target, created_s=now)
-            if created:
-                chain = policy.chain(agency)
-                if chain:
-                    out += link_messages(facts_of(s, ev, target), chain[0], 0)
-        if ev.person is not None and (
-            ev.type == "proximity" or ev.type in ("tamper", "low_battery", "comms_loss")
-        ):
-            protected = store.protected_persons(s, ev.person, ev.rule if ev.type == "proximity" else None)
+            chain = policy.chain(agency)
+            if created and chain:
+                facts = facts_of(s, ev, target, protected)
+                out += link_messages(facts, chain[0], 0)
+        if victim_side and ev.person is not None and (protected or ev.type == "proximity"):
             victims = [r for p in protected for r in recipients(s, p, "victim")]
             case = store.case_contacts(s, ev.person)
             police = official(s, case.police_contact_id if case else None, "police")
-            facts = facts_of(s, ev, target, protected)
-            out += protection_messages(facts, victims, police, policy)
+            out += protection_messages(facts or facts_of(s, ev, target, protected), victims, police, policy)
         return write(s, out, now_s=now, max_attempts=policy.max_attempts)

@@ -22,8 +22,9 @@ from ronda.evidence.datafiles import data_manifest, report_files
 from ronda.evidence.manifest import sha256_hex
 from ronda.evidence.model import CaseFile, EpisodeFact, Fix
 from ronda.evidence.svgmap import MapZone, draw_map
-from ronda.evidence.text import Words, duration, local_time, metres, register
+from ronda.evidence.text import Words, duration, local_time, metres, msg
 from ronda.evidence.wording import DEVICE_KINDS, EPISODE_TYPES, EVENT_KINDS, named, rule_words
+from ronda.i18n.vocabulary import label
 
 MAX_EVIDENCE_ROWS = 40  # fixes listed per violation; all of them are in the attached data
 MAX_EVENT_ROWS = 200
@@ -45,16 +46,23 @@ class _Ctx:
     params: EngineParams
 
     def when(self, epoch_s: float | None) -> str:
-        return "—" if epoch_s is None else local_time(epoch_s, self.case.timezone)
+        return "—" if epoch_s is None else local_time(epoch_s, self.case.timezone, lang=self.tr.lang)
 
     def p(self, message: str, cls: str = "", /, **values: object) -> str:
-        """A paragraph of one translated message."""
+        """A paragraph of one translated message (marked `msg(...)` where it is
+        written, so that extraction finds it)."""
         attr = f' class="{cls}"' if cls else ""
         return f"<p{attr}>{_e(self.tr(message, **values))}</p>"
 
 
 def _e(text: object) -> str:
     return escape(str(text))
+
+
+def _h(level: int, text: str) -> str:
+    """A heading of already translated text (written `_h(2, tr("..."))`: a
+    call inside an f-string is invisible to message extraction)."""
+    return f"<h{level}>{_e(text)}</h{level}>"
 
 
 def _svg(svg: str, cls: str) -> str:
@@ -127,9 +135,13 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
     decided = an.deciding(weighed, ep.start_s, ep.raised_s, ep.end_s)
     end_text = ctx.when(ep.end_s) if ep.end_s is not None else tr("still open at the end of the period")
     parts = [
-        f'<section class="violation"><h3>{_e(tr("Violation {n}", n=n))}: '
-        f"{_e(named(EPISODE_TYPES, ep.type, tr))}"
-        f' <span class="ref">({_e(tr("rule {rule}", rule=ep.rule))})</span></h3>',
+        '<section class="violation"><h3>'
+        + _e(tr("Violation {n}", n=n))
+        + ": "
+        + _e(named(EPISODE_TYPES, ep.type, tr))
+        + ' <span class="ref">('
+        + _e(tr("rule {rule}", rule=ep.rule))
+        + ")</span></h3>",
         f"<p>{_e(words)}</p>",
         "<p>"
         + _e(
@@ -148,21 +160,21 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
             tr(
                 "Alert {alert}: status {status}, severity {severity}, outcome {outcome}, owner {owner}.",
                 alert=ep.alert_id,
-                status=ep.status,
-                severity=ep.severity,
-                outcome=ep.outcome or tr("none"),
+                status=label("status", ep.status, tr.lang),
+                severity=label("severity", ep.severity, tr.lang),
+                outcome=label("outcome", ep.outcome, tr.lang) if ep.outcome else tr("none"),
                 owner=ep.owner or tr("none"),
             )
         )
         + "</p>",
-        f"<h4>{_e(tr('Fixes that decided it'))}</h4>",
+        _h(4, tr("Fixes that decided it")),
         '<p class="note">'
         + _e(
             tr(
                 "A fix counts as violating only when it lies beyond the boundary by more than its own "
                 "uncertainty ({k} × the reported accuracy + {margin} m).",
-                k=f"{ctx.params.accuracy_k:g}",
-                margin=f"{ctx.params.margin_m:g}",
+                k=format(ctx.params.accuracy_k, "g"),
+                margin=format(ctx.params.margin_m, "g"),
             )
         )
         + "</p>",
@@ -197,7 +209,7 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
         if len(decided) > MAX_EVIDENCE_ROWS:
             parts.append(
                 ctx.p(
-                    "{n} further fixes of this episode are in the attached data.",
+                    msg("{n} further fixes of this episode are in the attached data."),
                     "note",
                     n=len(decided) - MAX_EVIDENCE_ROWS,
                 )
@@ -223,21 +235,23 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
         )
     else:
         parts.append(
-            ctx.p("No stored fix of the wearer falls in this episode: it was decided by events or timers.")
+            ctx.p(
+                msg("No stored fix of the wearer falls in this episode: it was decided by events or timers.")
+            )
         )
     # the home unit's view
     units = {d.id for d in case.devices if d.kind == "home_unit"}
     if units:
         before, within = an.home_view(case.events, units, ep.start_s, ep.end_s or case.end_s)
-        parts.append(f"<h4>{_e(tr('The home unit’s view'))}</h4>")
+        parts.append(_h(4, tr("The home unit’s view")))
         if before is None:
             parts.append(
-                ctx.p("At the start the home unit had not yet reported whether the tag was at home.")
+                ctx.p(msg("At the start the home unit had not yet reported whether the tag was at home."))
             )
         else:
             parts.append(
                 ctx.p(
-                    "At the start the home unit last said: {state} ({when}).",
+                    msg("At the start the home unit last said: {state} ({when})."),
                     "",
                     state=named(EVENT_KINDS, before.kind, tr),
                     when=ctx.when(before.time_s),
@@ -255,9 +269,9 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
                 )
             )
         else:
-            parts.append(ctx.p("No presence report from the home unit during the episode."))
+            parts.append(ctx.p(msg("No presence report from the home unit during the episode.")))
     # who handled it
-    parts.append(f"<h4>{_e(tr('Who handled it'))}</h4>")
+    parts.append(_h(4, tr("Who handled it")))
     if ep.actions:
         parts.append(
             _table(
@@ -266,7 +280,10 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
                     [
                         _e(ctx.when(a.at_s)),
                         _e(a.actor),
-                        _e(f"{a.action}: {a.from_status} → {a.to_status}"),
+                        _e(
+                            f"{label('action', a.action, tr.lang)}: {label('status', a.from_status, tr.lang)}"
+                            f" → {label('status', a.to_status, tr.lang)}"
+                        ),
                         _e(a.text),
                     ]
                     for a in ep.actions
@@ -275,9 +292,21 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
             )
         )
     else:
-        parts.append(ctx.p("No one has acted on this alert yet."))
+        parts.append(ctx.p(msg("No one has acted on this alert yet.")))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _status(tr: Words, ep: EpisodeFact) -> str:
+    """'Resolved / False alarm': an alert's status and outcome in the reader's words."""
+    outcome = label("outcome", ep.outcome, tr.lang) if ep.outcome else "—"
+    return f"{label('status', ep.status, tr.lang)} / {outcome}"
+
+
+def _css(tr: Words) -> str:
+    """The style sheet, with the page footer's word in the report's language."""
+    page = tr("Page").replace("\\", "").replace('"', "")
+    return CSS.replace('content: "Page "', f'content: "{page} "')
 
 
 CSS = """
@@ -312,11 +341,7 @@ section.violation { break-inside: auto; border-left: 2pt solid #c0392b; padding-
 
 def words_for(lang: str) -> Words:
     """The report's words in `lang`, looked up in Ronda's message catalogues
-    (ronda.i18n); a message not yet translated stays in English."""
-    if lang != "en":
-        from ronda.i18n.catalog import gettext
-
-        register(lang, lambda message: gettext(lang, message))
+    (ronda.i18n, through `Words`); a message not yet translated stays in English."""
     return Words(lang)
 
 
@@ -350,20 +375,22 @@ def build_html(
     tz = case.timezone
     h: list[str] = [
         f'<html lang="{_e(lang)}"><head><meta charset="utf-8">',
-        f"<title>{_e(tr('Electronic monitoring report'))}: {_e(case.person_id)}</title>",
-        f"<style>{CSS}</style></head><body>",
+        "<title>" + _e(tr("Electronic monitoring report")) + f": {_e(case.person_id)}</title>",
+        f"<style>{_css(tr)}</style></head><body>",
     ]
-    h.append(f"<h1>{_e(tr('Electronic monitoring report'))}: {_e(case.person_name or case.person_id)}</h1>")
-    h.append(ctx.p("Prepared for the court by Ronda from the records it holds.", "sub"))
+    title = tr("Electronic monitoring report")
+    h.append(f"<h1>{_e(title)}: {_e(case.person_name or case.person_id)}</h1>")
+    h.append(ctx.p(msg("Prepared for the court by Ronda from the records it holds."), "sub"))
+    tr_identifier = tr("identifier")
     facts = [
-        [tr("Person"), f"{_e(case.person_name or '—')} ({_e(tr('identifier'))} {_e(case.person_id)})"],
+        [tr("Person"), f"{_e(case.person_name or '—')} ({_e(tr_identifier)} {_e(case.person_id)})"],
         [
             tr("Period"),
             _e(
                 tr(
                     "From {start} to {end}",
-                    start=local_time(case.start_s, tz),
-                    end=local_time(case.end_s, tz),
+                    start=local_time(case.start_s, tz, lang=lang),
+                    end=local_time(case.end_s, tz, lang=lang),
                 )
             ),
         ],
@@ -371,7 +398,10 @@ def build_html(
             tr("Time zone"),
             _e(tr("{tz}: times in this report are local to the order, with the zone shown", tz=tz.key)),
         ],
-        [tr("Generated"), _e(tr("{when} by {actor}", when=local_time(generated_s, tz), actor=actor))],
+        [
+            tr("Generated"),
+            _e(tr("{when} by {actor}", when=local_time(generated_s, tz, lang=lang), actor=actor)),
+        ],
         [tr("Stated purpose"), _e(purpose)],
         [
             tr("SHA-256 of the attached data manifest"),
@@ -385,16 +415,16 @@ def build_html(
     )
 
     # order
-    h.append(f"<h2>{_e(tr('The order and its rules'))}</h2>")
+    h.append(_h(2, tr("The order and its rules")))
     if case.order is None:
-        h.append(ctx.p("No order is recorded for this person."))
+        h.append(ctx.p(msg("No order is recorded for this person.")))
     else:
         o = case.order
         head = tr(
             "Order {order}, version {version}, recorded {recorded} by {by}.",
             order=o.id,
             version=o.version,
-            recorded=local_time(o.recorded_s, tz),
+            recorded=local_time(o.recorded_s, tz, lang=lang),
             by=o.recorded_by,
         )
         h.append(f"<p>{_e(head)}")
@@ -410,7 +440,7 @@ def build_html(
             h.append(f'<li>{_e(words)} <span class="ref">({_e(ref)})</span></li>')
         h.append("</ol>")
     # devices
-    h.append(f"<h2>{_e(tr('Devices worn'))}</h2><ul>")
+    h.append(_h(2, tr("Devices worn")) + "<ul>")
     for d in case.devices:
         h.append(
             "<li>"
@@ -420,19 +450,20 @@ def build_html(
                     kind=named(DEVICE_KINDS, d.kind, tr),
                     device=d.id,
                     serial=d.serial or "—",
-                    start=local_time(d.start_s, tz),
-                    end=local_time(d.end_s, tz) if d.end_s is not None else tr("now"),
+                    start=local_time(d.start_s, tz, lang=lang),
+                    end=local_time(d.end_s, tz, lang=lang) if d.end_s is not None else tr("now"),
                 )
             )
             + "</li>"
         )
     if not case.devices:
-        h.append(f"<li>{_e(tr('No device was assigned to this person in the period.'))}</li>")
+        h.append("<li>" + _e(tr("No device was assigned to this person in the period.")) + "</li>")
     h.append("</ul>")
     # summary
     located = [f for f in case.fixes if f.located]
     h.append(
-        f"<h2>{_e(tr('Summary'))}</h2><p>"
+        _h(2, tr("Summary"))
+        + "<p>"
         + _e(
             tr(
                 "{fixes} fixes with a position, {nofix} reports without a fix, {events} device events, "
@@ -457,7 +488,7 @@ def build_html(
                         _e(v.rule),
                         _e(ctx.when(v.start_s)),
                         _e(ctx.when(v.end_s) if v.end_s else tr("open")),
-                        _e(f"{v.status} / {v.outcome or '—'}"),
+                        _e(_status(tr, v)),
                     ]
                     for i, v in enumerate(violations, start=1)
                 ],
@@ -466,7 +497,7 @@ def build_html(
     # violations (their highlighted fixes also mark the overview map)
     highlight: set[tuple[str, float]] = set()
     body_violations = [_violation(ctx, i, ep, highlight) for i, ep in enumerate(violations, start=1)]
-    h.append(f"<h2>{_e(tr('Map of the period'))}</h2>")
+    h.append(_h(2, tr("Map of the period")))
     if located:
         h.append(
             _svg(
@@ -478,7 +509,7 @@ def build_html(
         )
         h.append(
             ctx.p(
-                (
+                msg(
                     "Drawn by Ronda from the stored fixes, with no map service. Each dot is a fix and"
                     " the pale circle around it the accuracy the device reported; fixes counted as "
                     "violating are red; green outlines are zones the person must stay in, red "
@@ -489,11 +520,11 @@ def build_html(
             )
         )
     else:
-        h.append(ctx.p("No fix with a position in this period: there is nothing to draw."))
-    h.append(f"<h2>{_e(tr('Violations'))}</h2>")
-    h.extend(body_violations or [ctx.p("No violation of the order was recorded in this period.")])
+        h.append(ctx.p(msg("No fix with a position in this period: there is nothing to draw.")))
+    h.append(_h(2, tr("Violations")))
+    h.extend(body_violations or [ctx.p(msg("No violation of the order was recorded in this period."))])
     # device problems and events
-    h.append(f"<h2>{_e(tr('Device events and problems'))}</h2>")
+    h.append(_h(2, tr("Device events and problems")))
     if health:
         h.append(
             _table(
@@ -504,14 +535,14 @@ def build_html(
                         _e(e.device),
                         _e(ctx.when(e.start_s)),
                         _e(ctx.when(e.end_s) if e.end_s else tr("open")),
-                        _e(f"{e.status} / {e.outcome or '—'}"),
+                        _e(_status(tr, e)),
                     ]
                     for e in health
                 ],
             )
         )
     else:
-        h.append(ctx.p("No device problem was recorded in this period."))
+        h.append(ctx.p(msg("No device problem was recorded in this period.")))
     shown = [e for e in case.events if e.kind != "heartbeat"]
     beats = Counter(e.device for e in case.events if e.kind == "heartbeat")
     if shown:
@@ -532,33 +563,40 @@ def build_html(
         )
         if len(shown) > MAX_EVENT_ROWS:
             h.append(
-                ctx.p("{n} further events are in the attached data.", "note", n=len(shown) - MAX_EVENT_ROWS)
+                ctx.p(
+                    msg("{n} further events are in the attached data."), "note", n=len(shown) - MAX_EVENT_ROWS
+                )
             )
     else:
-        h.append(ctx.p("No device event in this period."))
+        h.append(ctx.p(msg("No device event in this period.")))
     for dev, n in sorted(beats.items()):
         h.append(
             ctx.p(
-                "{device} sent {n} heartbeats (listed in the attached events.csv).", "note", device=dev, n=n
+                msg("{device} sent {n} heartbeats (listed in the attached events.csv)."),
+                "note",
+                device=dev,
+                n=n,
             )
         )
     # blind spots
-    h.append(f"<h2>{_e(tr('What the engine could not see'))}</h2>")
+    h.append(_h(2, tr("What the engine could not see")))
     h.append(
         ctx.p(
-            "Ronda decides only from what devices report. During the periods below it had no "
-            "data, or no position, from the device named; nothing in this report says where "
-            "the person was then."
+            msg(
+                "Ronda decides only from what devices report. During the periods below it had no "
+                "data, or no position, from the device named; nothing in this report says where "
+                "the person was then."
+            )
         )
     )
     if blind:
         rows = []
         for what, p in blind:
-            label = tr("no data") if what == "no_data" else tr("no position fix ({n} reports)", n=p.reports)
+            gap = tr("no data") if what == "no_data" else tr("no position fix ({n} reports)", n=p.reports)
             rows.append(
                 [
                     _e(p.device),
-                    _e(label),
+                    _e(gap),
                     _e(ctx.when(p.start_s)),
                     _e(ctx.when(p.end_s)),
                     _e(duration(p.duration_s, tr)),
@@ -568,14 +606,17 @@ def build_html(
     else:
         h.append(
             ctx.p(
-                "No silence longer than the device’s expected reporting allows, and no run of "
-                "reports without a fix."
+                msg(
+                    "No silence longer than the device’s expected reporting allows, and no run of "
+                    "reports without a fix."
+                )
             )
         )
     # method
     fields = ", ".join(f"{f.name}={getattr(ctx.params, f.name)}" for f in dataclasses.fields(ctx.params))
     h.append(
-        f"<h2>{_e(tr('How Ronda decides'))}</h2><p>"
+        _h(2, tr("How Ronda decides"))
+        + "<p>"
         + _e(
             tr(
                 "Fixes are taken in the order the device recorded them; duplicates and jumps no person "
@@ -590,13 +631,15 @@ def build_html(
         + "</p>"
     )
     # data
-    h.append(f"<h2>{_e(tr('The data behind this report'))}</h2>")
+    h.append(_h(2, tr("The data behind this report")))
     h.append(
         ctx.p(
-            "The files below are attached to this PDF (see the attachments panel of a PDF "
-            "reader). Anyone can check that a file is the one this report was drawn from by "
-            "computing its SHA-256 digest (for example with sha256sum) and comparing it with "
-            "the value printed here."
+            msg(
+                "The files below are attached to this PDF (see the attachments panel of a PDF "
+                "reader). Anyone can check that a file is the one this report was drawn from by "
+                "computing its SHA-256 digest (for example with sha256sum) and comparing it with "
+                "the value printed here."
+            )
         )
     )
     h.append(

@@ -217,7 +217,7 @@ function renderCorrelation(run) {
     table.append(head);
     for (const m of res.near) {
       const tr = el("tr");
-      const fixes = m.supporting_fixes.slice(0, 3).map((f) => `${f.time.slice(11, 19)} ${Math.round(f.distance_m)} m ±${Math.round(f.accuracy_m)}`).join("; ");
+      const fixes = [...m.supporting_fixes].sort((a, b) => a.distance_m - b.distance_m).slice(0, 3).map((f) => `${f.time.slice(11, 19)} ${Math.round(f.distance_m)} m ±${Math.round(f.accuracy_m)}`).join("; ");
       [m.rank, m.person, `${m.min_distance_m} m`, `${m.worst_case_m} m`, m.at.replace("T", " ").slice(0, 19), m.method, m.confidence, fixes]
         .forEach((v) => tr.append(el("td", {}, v)));
       table.append(tr);
