@@ -127,7 +127,7 @@ def test_a_walk_into_the_park_alerts_on_queue_and_map_without_reload_then_is_res
         page.click("#purpose-open")
     page.wait_for_selector(".timeline li.episode:has-text('exclusion episode')")
     assert f"alert #{alert_id} resolved (violation confirmed)" in page.inner_text(".timeline")
-    assert "Retiro park" in page.inner_text("#h-orders + *") or "z-park" in page.inner_text("main")
+    assert "must stay out of zone Retiro park (z-park)" in page.inner_text("main")
     shot("person-timeline")
 
 

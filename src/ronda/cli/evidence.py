@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from ronda.cli.words import _, cli_language, number
 from ronda.errors import RondaError
 
 console = Console()
@@ -56,14 +58,16 @@ def _instant(text: str, name: str) -> float:
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}", param_hint=name) from exc
+        raise typer.BadParameter(
+            _("not an ISO 8601 instant: {text}", text=repr(text)), param_hint=name
+        ) from exc
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _period(start: str, end: str) -> tuple[float, float]:
     a, b = _instant(start, "--from"), _instant(end, "--to")
     if b <= a:
-        raise typer.BadParameter("must be after --from", param_hint="--to")
+        raise typer.BadParameter(_("must be after --from"), param_hint="--to")
     return a, b
 
 
@@ -78,12 +82,12 @@ def _actor(actor: str | None) -> str:
 
 def _purpose(purpose: str) -> str:
     if not purpose.strip():
-        raise typer.BadParameter("state why the data are taken", param_hint="--purpose")
+        raise typer.BadParameter(_("state why the data are taken"), param_hint="--purpose")
     return purpose.strip()
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/] {exc}")
+    err.print("[red]" + _("error:") + f"[/] {exc}")
     return typer.Exit(2)
 
 
@@ -95,7 +99,9 @@ def court(
     out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write")],
     purpose: Purpose = "court report",
     actor: Actor = None,
-    lang: Annotated[str, typer.Option(help="language of the report (en; es and pt with issue 11)")] = "en",
+    lang: Annotated[
+        str | None, typer.Option(help="language of the report: en, es or pt [RONDA_LANGUAGE, the locale]")
+    ] = None,
     database: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -103,6 +109,7 @@ def court(
     a map, each violation with the fixes that decided it, device events and
     gaps, and the data behind it attached with its SHA-256 digests."""
     from ronda.audit.chain import AuditEntry
+    from ronda.i18n.catalog import normalize
     from ronda.reports.bundle import EXPORT_ACTION, audit_export
     from ronda.reports.casefile import gather
     from ronda.reports.court import court_report
@@ -115,7 +122,7 @@ def court(
     try:
         with sessions(db)() as s:
             case = gather(s, person, a, b)
-        rep = court_report(case, actor=who, purpose=why, lang=lang)
+        rep = court_report(case, actor=who, purpose=why, lang=normalize(lang or cli_language()))
         audit_export(
             db,
             AuditEntry(
@@ -138,8 +145,14 @@ def court(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(rep.pdf)
     console.print(
-        f"wrote {out} ({len(rep.pdf):,} bytes): {len(rep.violations)} violations, "
-        f"data manifest SHA-256 {rep.digests['manifest.json']}"
+        _(
+            "wrote {file} ({size} bytes): {violations} violations, data manifest SHA-256 {digest}",
+            file=out,
+            size=number(len(rep.pdf)),
+            violations=len(rep.violations),
+            digest=rep.digests["manifest.json"],
+        ),
+        markup=False,
     )
 
 
@@ -178,6 +191,7 @@ def evidence_export(
             purpose=why,
             who=Requester(_actor(actor), "cli", source="cli"),
             now_s=time.time(),
+            lang=cli_language(),
         )
     except RondaError as exc:
         raise _fail(exc) from exc
@@ -186,7 +200,13 @@ def evidence_export(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     console.print(
-        f"wrote {out} ({len(data):,} bytes); manifest SHA-256 {digest} (recorded in the audit trail)"
+        _(
+            "wrote {file} ({size} bytes); manifest SHA-256 {digest} (recorded in the audit trail)",
+            file=out,
+            size=number(len(data)),
+            digest=digest,
+        ),
+        markup=False,
     )
 
 
@@ -216,12 +236,18 @@ def evidence_verify(
             db.dispose()
     files = len(rep.manifest.get("files", [])) if rep.manifest else 0
     for note in notes:
-        console.print(f"note: {note}")
+        console.print(_("note: {note}", note=note), markup=False)
     if rep.ok:
-        console.print(f"[green]OK[/]: {files} files and {len(rep.audit_rows)} audit entries match ({bundle})")
+        ok = _(
+            "{files} files and {entries} audit entries match ({bundle})",
+            files=files,
+            entries=len(rep.audit_rows),
+            bundle=bundle,
+        )
+        console.print("[green]" + _("OK") + f"[/]: {escape(ok)}")
         return
     for p in rep.problems:
-        console.print(f"[red]FAIL[/] {p}")
+        console.print("[red]" + _("FAIL") + f"[/] {escape(str(p))}")
     raise typer.Exit(1)
 
 
@@ -246,7 +272,7 @@ def exchange_export(
         raise _fail(exc) from exc
     finally:
         db.dispose()
-    console.print(f"wrote {n} files to {directory}")
+    console.print(_("wrote {n} files to {directory}", n=n, directory=directory), markup=False)
 
 
 @exchange_app.command("import")
@@ -274,10 +300,13 @@ def exchange_import(
         raise _fail(exc) from exc
     finally:
         db.dispose()
-    taken = ", ".join(f"{k} {v:,}" for k, v in rep.counts.items()) or "nothing"
-    console.print(f"imported {taken}; {rep.new_records:,} new records")
+    taken = ", ".join(f"{k} {number(v)}" for k, v in rep.counts.items()) or _("nothing")
+    console.print(
+        _("imported {taken}; {n} new records", taken=taken, n=number(rep.new_records)), markup=False
+    )
     if rep.skipped:
-        err.print("[yellow]refused:[/] " + ", ".join(f"{k} {v:,}" for k, v in rep.skipped.items()))
+        refused = ", ".join(f"{k} {number(v)}" for k, v in rep.skipped.items())
+        err.print("[yellow]" + _("refused:") + f"[/] {escape(refused)}")
         for line in rep.first_errors[:10]:
             err.print(f"  {line}")
 
@@ -301,4 +330,11 @@ def load_scenario(
         raise _fail(exc) from exc
     finally:
         db.dispose()
-    console.print(f"stored {loaded.records:,} records and {loaded.episodes:,} episodes with their alerts")
+    console.print(
+        _(
+            "stored {records} records and {episodes} episodes with their alerts",
+            records=number(loaded.records),
+            episodes=number(loaded.episodes),
+        ),
+        markup=False,
+    )

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ronda.cli.words import _, number
 from ronda.config import Settings
 from ronda.engine.snapshot import snapshot
 from ronda.errors import RondaError
@@ -72,7 +73,7 @@ def replay(
                 scenario, settings.engine, progress=lambda n: progress.update(task, completed=n)
             )
     except RondaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + _("error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     if alerts is not None:
         alerts.parent.mkdir(parents=True, exist_ok=True)
@@ -91,32 +92,45 @@ def _summary(result: object, name: str, alerts: Path | None) -> None:
     assert isinstance(result, ReplayResult)
     by_type = Counter(ep.type for ep in result.episodes)
     still_open = Counter(ep.type for ep in result.episodes if ep.end_s is None)
-    table = Table(title=f"Alerts for {name}", show_lines=False)
-    table.add_column("type")
-    table.add_column("alerts", justify="right")
-    table.add_column("still open", justify="right")
+    table = Table(title=_("Alerts for {name}", name=name), show_lines=False)
+    table.add_column(_("type"))
+    table.add_column(_("alerts"), justify="right")
+    table.add_column(_("still open"), justify="right")
     for kind, n in sorted(by_type.items()):
         table.add_row(kind, str(n), str(still_open.get(kind, 0)))
-    table.add_row("[bold]all[/]", f"[bold]{sum(by_type.values())}[/]", str(sum(still_open.values())))
+    every = _("all")
+    table.add_row(f"[bold]{every}[/]", f"[bold]{sum(by_type.values())}[/]", str(sum(still_open.values())))
     console.print(table)
     for ep in result.episodes[:8]:
         who = ep.rule or ep.device
-        end = to_iso(ep.end_s) if ep.end_s is not None else "open"
+        end = to_iso(ep.end_s) if ep.end_s is not None else _("open")
         console.print(f"  {ep.type:<11} {ep.person or '':<6} {who:<22} {to_iso(ep.start_s)} → {end}")
     if len(result.episodes) > 8:
-        console.print(f"  … and {len(result.episodes) - 8} more" + (f" in {alerts}" if alerts else ""))
+        more = len(result.episodes) - 8
+        text = _("… and {n} more in {file}", n=more, file=alerts) if alerts else _("… and {n} more", n=more)
+        console.print("  " + text, markup=False)
     c = result.engine.counters
     skipped = sum(result.arrivals.skipped.values())
     console.print(
-        f"records {c['records']:,}: positions {c['positions']:,}, events {c['events']:,}; "
-        f"dropped: duplicates {c['duplicate']:,}, stale {c['stale']:,}, spikes {c['spike']:,}; "
-        f"malformed lines skipped {skipped:,}; unknown devices {sum(result.unknown_devices.values()):,}"
+        _(
+            "records {records}: positions {positions}, events {events}; dropped: duplicates {duplicates}, "
+            "stale {stale}, spikes {spikes}; malformed lines skipped {skipped}; unknown devices {unknown}",
+            records=number(c["records"]),
+            positions=number(c["positions"]),
+            events=number(c["events"]),
+            duplicates=number(c["duplicate"]),
+            stale=number(c["stale"]),
+            spikes=number(c["spike"]),
+            skipped=number(skipped),
+            unknown=number(sum(result.unknown_devices.values())),
+        ),
+        markup=False,
     )
     for line in result.arrivals.first_errors[:5]:
-        err.print(f"[yellow]skipped:[/] {line}")
+        err.print("[yellow]" + _("skipped:") + f"[/] {line}")
     if result.unknown_devices:
         names = ", ".join(sorted(result.unknown_devices)[:5])
-        err.print(f"[yellow]unknown devices:[/] {names}")
+        err.print("[yellow]" + _("unknown devices:") + f"[/] {names}")
 
 from ronda.cli.gateway import gateway  # noqa: E402
 

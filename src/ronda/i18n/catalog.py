@@ -107,7 +107,8 @@ def ngettext(language: str | None, singular: str, plural: str, n: int, **values:
 
 @dataclass(frozen=True, slots=True)
 class Translator:
-    """Strings in one reader's language: `t = translator("es"); t("Curfew")`."""
+    """Strings in one reader's language: `tr = translator("es"); tr("Curfew")` (name it
+    `tr`: `tr` is an extraction keyword, so the literal reaches the catalogs)."""
 
     language: str
 

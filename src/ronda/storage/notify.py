@@ -244,8 +244,7 @@ def enqueue(s: Session, msg: NewMessage, *, now_s: float, max_attempts: int = 8)
     dialect = s.get_bind().dialect.name
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     stmt = insert(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    result = s.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return s.execute(stmt.returning(OutboxRow.id)).first() is not None
 
 
 def _due(now_s: float):  # type: ignore[no-untyped-def]

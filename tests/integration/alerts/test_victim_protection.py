@@ -110,7 +110,14 @@ async def test_a_proximity_warns_the_victim_and_the_police_within_seconds(
     with sessions(db)() as s:
         ((episode, alert),) = alerts.list_episodes(s, alerts.EpisodeFilter(type="proximity"))
         assert alert.severity == "critical"
-        sent = {(r.kind, r.status) for r in store.outbox_for_alert(s, alert.id)}
+
+    def outcomes() -> set[tuple[str, str]]:  # the outcome is committed just after the receiver answered
+        with sessions(db)() as s:
+            return {(r.kind, r.status) for r in store.outbox_for_alert(s, alert.id)}
+
+    await wait_for(lambda: "sending" not in {st for _, st in outcomes()}, 10.0, "delivery outcomes")
+    with sessions(db)() as s:
+        sent = outcomes()
         assert sent >= {
             ("victim_proximity", "sent"),
             ("police_proximity", "sent"),

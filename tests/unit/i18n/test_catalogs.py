@@ -69,3 +69,31 @@ def test_placeholder_check_catches_a_renamed_name() -> None:
     assert placeholders("{person} entered {zone} at {time:%H:%M}") == {"person", "zone", "time"}
     assert placeholders("{persona} entró en {zone}") != placeholders("{person} entered {zone}")
     assert placeholders("literal {{braces}} are not names") == set()
+
+
+def _calls_hidden_in_fstrings(path: Path) -> list[str]:
+    """`f"{_('Error')}: ..."`: a marked call inside an f-string, which Babel's
+    extractor does not look into, so its string never reaches the catalogs."""
+    import ast
+
+    from ronda.i18n.extract import KEYWORDS
+
+    found = []
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for inner in ast.walk(node):
+            if not isinstance(inner, ast.Call) or not inner.args:
+                continue
+            func = inner.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            first = inner.args[0]
+            if name in KEYWORDS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.append(f"{path.relative_to(ROOT)}:{inner.lineno}: {name}({first.value!r})")
+    return found
+
+
+def test_no_marked_string_hides_inside_an_f_string() -> None:
+    hidden = [hit for path in sorted((ROOT / "src" / "ronda").rglob("*.py")) for hit in _calls_hidden_in_fstrings(path)]
+    assert not hidden, "marked strings inside f-strings are never extracted; take them out:\n" + "\n".join(hidden)

@@ -47,9 +47,10 @@ export function weekGrid(weekly) {
   return grid;
 }
 
-function ruleText(r) {
+function ruleText(r, zoneNames) {
   if (r.type === "proximity") return `keep ${r.distance_m} m from protected person ${r.person}`;
-  return `${r.type === "exclusion" ? "must stay out of" : "must be inside"} zone ${r.zone}`;
+  const name = zoneNames.get(r.zone);
+  return `${r.type === "exclusion" ? "must stay out of" : "must be inside"} zone ${name ? `${name} (${r.zone})` : r.zone}`;
 }
 
 export function personPage(root, rawId) {
@@ -73,6 +74,7 @@ export function personPage(root, rawId) {
     ]);
     if (closed) return;
     const state = states.find((p) => p.person === id);
+    const zoneNames = new Map(zones.features.map((z) => [z.id, z.properties && z.properties.name]));
     const active = orders.filter((o) => o.active);
     const zoneIds = new Set(active.flatMap((o) => o.rules.map((r) => r.zone)).filter(Boolean));
     for (const d of devices) if (d.home_zone) zoneIds.add(d.home_zone);
@@ -92,7 +94,7 @@ export function personPage(root, rawId) {
       oc.append(el("p", {}, el("strong", { text: `Order ${o.id}` }), ` · version ${o.version} · times in ${o.timezone}`));
       for (const r of o.rules) {
         const sch = r.schedule && r.schedule.weekly;
-        oc.append(el("div", { class: "rule" }, el("p", {}, el("strong", { text: r.id }), ": ", ruleText(r),
+        oc.append(el("div", { class: "rule" }, el("p", {}, el("strong", { text: r.id }), ": ", ruleText(r, zoneNames),
           sch ? ` · ${sch.map((w) => `${w.days.join(",")} ${w.start}–${w.end}`).join("; ")}` : " · at all times"),
           sch ? weekGrid(sch) : null,
           r.schedule && r.schedule.exceptions && r.schedule.exceptions.length
