@@ -14,10 +14,10 @@ tampers) send all its fixes as fast as acknowledgements come back. It prints
   creation time minus the receipt time of the tamper record (an event acts
   at once; position alerts wait in the engine's reorder buffer by design,
   `reorder_hold_s`, and would measure that wait instead);
-- backlog records/s: the same devices' next fixes (one record per message,
-  as GT06 gateways publish) put straight onto JetStream as fast as it takes
-  them, timed until the workers have stored them all: a catch-up after an
-  outage, i.e. the workers' capacity (and the publish rate it was fed at).
+- catch-up records/s: before the workers start, a backlog of the same
+  devices' fixes (a day earlier) is put straight onto JetStream; timed from
+  the first partition lease a worker takes to the last record stored (and
+  its effects): the workers' capacity, as after an outage.
 
     .venv/bin/python bench/distributed.py
     .venv/bin/python bench/distributed.py --workers 1 2 4 --devices 1000 --fixes 20
@@ -42,6 +42,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import nats
 from sqlalchemy import create_engine, text
@@ -95,6 +96,61 @@ async def leases_held(bucket: str, partitions: int, workers: int, timeout_s: flo
         await nc.close()
 
 
+async def publish_backlog(env: dict[str, str], db: Any, records: list[Position]) -> float:
+    """Put records straight onto the stream (group-published, as a busy
+    gateway does); returns records/s."""
+    d = Settings.from_env(env).distributed
+    nc = await nats.connect(NATS_URL)
+    try:
+        js = nc.jetstream()
+        await jetstream.ensure_stream(js, d)
+        inventory = jetstream.Inventory(db, d.partitions)
+        await asyncio.to_thread(inventory.load)
+        sink = jetstream.JetStreamSink(js, d, inventory.partition)
+        gate = asyncio.Semaphore(500)
+
+        async def publish(rec: Position) -> None:
+            async with gate:
+                await sink.accept([rec])
+
+        t0 = time.time()
+        await asyncio.gather(*(publish(r) for r in records))
+        return len(records) / (time.time() - t0)
+    finally:
+        await nc.close()
+
+
+class LeaseClock:
+    """When the first worker took its first partition (from the lease values)."""
+
+    def __init__(self, nc: Any, bucket: str) -> None:
+        self.nc, self.bucket = nc, bucket
+
+    @classmethod
+    async def start(cls, bucket: str) -> LeaseClock:
+        return cls(await nats.connect(NATS_URL), bucket)
+
+    async def first_acquired(self) -> float:
+        js = self.nc.jetstream()
+        kv = await js.key_value(self.bucket)
+        watcher = await kv.watchall()  # what the bucket holds now, then live updates
+        first = float("inf")
+        while True:
+            try:
+                entry = await watcher.updates(timeout=2.0)
+            except Exception:
+                break
+            if entry is None:
+                break
+            if entry.key.startswith("p") and entry.value:
+                first = min(first, float(json.loads(entry.value)["acquired_s"]))
+        await watcher.stop()
+        return first
+
+    async def stop(self) -> None:
+        await self.nc.close()
+
+
 async def run_once(args: argparse.Namespace, workers: int, folder: Path) -> dict[str, float]:
     tag = uuid.uuid4().hex[:10]
     schema = f"bench_{tag}"
@@ -117,7 +173,10 @@ async def run_once(args: argparse.Namespace, workers: int, folder: Path) -> dict
     logs = folder / f"w{workers}"
     logs.mkdir()
     try:
-        fleet = build_fleet(args.devices, args.fixes, float(int(time.time()) - 86_400), seed=11)
+        # the backlog (a day ago, as after an outage), then the live stream (now)
+        day_ago = float(int(time.time()) - 86_400)
+        backlog_fleet = build_fleet(args.devices, args.backlog_fixes, day_ago, seed=11)
+        fleet = build_fleet(args.devices, args.fixes, float(int(time.time()) - 3_600), seed=11)
         (logs / "scenario.json").write_text(json.dumps(fleet.scenario))
         db = connect(url)
         migrate(db)
@@ -129,9 +188,24 @@ async def run_once(args: argparse.Namespace, workers: int, folder: Path) -> dict
             cmdline = [sys.executable, "-m", "ronda.cli.main", *cmd]
             procs.append(subprocess.Popen(cmdline, env=env, stdout=out, stderr=out))
 
+        # catch-up: a backlog waiting in JetStream when the workers start, timed
+        # from the first partition lease taken to the last record stored
+        backlog = [
+            Position(DeviceId(dev.imei), t, time.time(), lat=y, lon=x, accuracy_m=10.0, speed_mps=v)
+            for dev in backlog_fleet.devices
+            for t, y, x, v in dev.fixes
+        ]
+        published_rps = await publish_backlog(env, db, backlog)
+        clock = await LeaseClock.start(f"bench_{tag}")
         ports = [free_port() for _ in range(args.gateways)]
         for i in range(workers):
             start(f"worker{i}", ["worker", "--id", f"w{i}", "--port", "-1", "--log-level", "WARNING"])
+        with db.connect() as c:
+            while c.execute(text("SELECT count(*) FROM records")).scalar_one() < len(backlog):
+                c.commit()
+                await asyncio.sleep(0.05)
+        drain_rps = len(backlog) / (time.time() - await clock.first_acquired())
+        await clock.stop()
         for i, port in enumerate(ports):
             start(
                 f"gateway{i}",
@@ -156,7 +230,7 @@ async def run_once(args: argparse.Namespace, workers: int, folder: Path) -> dict
         tampers = sum(1 for d in fleet.devices if d.tamper_at is not None)
         total = sum(len(d.acked) for d in fleet.devices) + tampers  # an alarm frame: a fix and an event
         with db.connect() as c:
-            while c.execute(text("SELECT count(*) FROM records")).scalar_one() < total:
+            while c.execute(text("SELECT count(*) FROM records")).scalar_one() < total + len(backlog):
                 c.commit()
                 await asyncio.sleep(0.05)
         t_stored = time.time()
@@ -173,39 +247,10 @@ async def run_once(args: argparse.Namespace, workers: int, folder: Path) -> dict
             ).scalars()
             latencies = [float(x) for x in lat]
 
-        # catch-up: the same devices' next fixes published straight to JetStream
-        # as fast as it takes them (a backlog, as after an outage), timed until
-        # the workers have stored them all: the workers' capacity
-        later = build_fleet(args.devices, args.fixes, float(int(time.time()) - 43_200), seed=12)
-        d = Settings.from_env(env).distributed
-        nc = await nats.connect(NATS_URL)
-        inventory = jetstream.Inventory(db, d.partitions)
-        await asyncio.to_thread(inventory.load)
-        sink = jetstream.JetStreamSink(nc.jetstream(), d, inventory.partition)
-        backlog = [
-            Position(DeviceId(dev.imei), t, time.time(), lat=y, lon=x, accuracy_m=10.0, speed_mps=v)
-            for dev in later.devices
-            for t, y, x, v in dev.fixes
-        ]
-        gate = asyncio.Semaphore(500)
-
-        async def publish(rec: Position) -> None:
-            async with gate:
-                await sink.accept([rec])
-
-        t1 = time.time()
-        await asyncio.gather(*(publish(r) for r in backlog))
-        t_published = time.time()
-        with db.connect() as c:
-            while c.execute(text("SELECT count(*) FROM records")).scalar_one() < total + len(backlog):
-                c.commit()
-                await asyncio.sleep(0.05)
-        t_drained = time.time()
-        await nc.close()
         db.dispose()
         return {
-            "publish_rps": len(backlog) / (t_published - t1),
-            "drain_rps": len(backlog) / (t_drained - t1),
+            "publish_rps": published_rps,
+            "drain_rps": drain_rps,
             "workers": workers,
             "records": total,
             "ingest_rps": total / (t_acked - t0),
@@ -239,24 +284,27 @@ async def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--devices", type=int, default=1000)
     ap.add_argument("--fixes", type=int, default=20, help="fixes per device")
+    ap.add_argument("--backlog-fixes", type=int, default=60, help="fixes per device in the catch-up backlog")
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--gateways", type=int, default=2)
     args = ap.parse_args()
     print(
-        f"distributed bench: {args.devices} GT06 trackers x {args.fixes} fixes, {args.gateways} gateways, "
+        f"distributed bench: {args.devices} GT06 trackers x {args.fixes} fixes "
+        f"(backlog: x {args.backlog_fixes}), "
+        f"{args.gateways} gateways, "
         f"{args.partitions} partitions; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
         f"Python {platform.python_version()}",
         flush=True,
     )
     print(f"{'workers':>7} {'records':>8} {'ingest rec/s':>12} {'e2e rec/s':>10} {'alerts':>6} "
-          f"{'p50 ms':>8} {'p99 ms':>8} {'backlog rec/s':>13} {'published/s':>11}")  # fmt: skip
+          f"{'p50 ms':>8} {'p99 ms':>8} {'catch-up rec/s':>14} {'published/s':>11}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ronda-bench-") as tmp:
         for w in args.workers:
             r = await run_once(args, w, Path(tmp))
             print(
                 f"{w:>7} {int(r['records']):>8} {r['ingest_rps']:>12,.0f} {r['e2e_rps']:>10,.0f} "
                 f"{int(r['alerts']):>6} {r['p50_ms']:>8.0f} {r['p99_ms']:>8.0f} "
-                f"{r['drain_rps']:>13,.0f} {r['publish_rps']:>11,.0f}",
+                f"{r['drain_rps']:>14,.0f} {r['publish_rps']:>11,.0f}",
                 flush=True,
             )
     print(f"load average after: {os.getloadavg()[0]:.1f}")

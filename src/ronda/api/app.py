@@ -23,6 +23,7 @@ from ronda.api import (
     routes_auth,
     routes_cases,
     routes_evidence,
+    routes_i18n,
     routes_investigation,
     routes_map,
     routes_notify,
@@ -152,6 +153,7 @@ def create_app(
     app.include_router(routes_notify.router, dependencies=guarded)  # issue 7
     app.include_router(routes_investigation.router, dependencies=guarded)  # issue 9: investigation
     app.include_router(routes_prison.router, dependencies=guarded)  # issue 10: prison
+    app.include_router(routes_i18n.router, dependencies=guarded)  # issue 11: languages
 
     @app.get("/api/status", tags=["status"], dependencies=guarded)
     def status(request: Request) -> dict[str, Any]:

@@ -101,6 +101,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/"): Rule(PUBLIC, public=True),
     ("GET", "/api/status"): Rule(STAFF),
     ("POST", "/api/auth/login"): Rule(PUBLIC, public=True),
+    # --- languages (issue 11): the web app's catalog is public (the sign-in page needs it)
+    ("GET", "/api/i18n/{lang}"): Rule(PUBLIC, public=True, scoped_in_handler=("lang",)),  # not an object
+    ("PUT", "/api/i18n/default"): Rule({A: AG}),
     ("POST", "/api/auth/logout"): Rule(EVERYONE),
     ("GET", "/api/auth/me"): Rule(EVERYONE),
     # --- users and agencies (administration)
@@ -537,6 +540,13 @@ def scope_of(request: Request) -> Scope:
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def actor_name(request: Request, claimed: str) -> str:
+    """Who to record as having done something: the signed-in user's name; only
+    the service token (an integration acting for someone) may name another."""
+    caller = current_caller(request)
+    return claimed if caller.user_id == "service" or caller is ANONYMOUS else caller.username
 
 
 def record(

@@ -11,7 +11,7 @@ from ronda.alerts.workflow import AlertAction, Outcome
 from ronda.api import schemas as sc
 from ronda.api.auth import Scope, visible_devices, visible_persons
 from ronda.api.deps import epoch, service, tx, when
-from ronda.api.policy import CallerDep, scope_of
+from ronda.api.policy import CallerDep, actor_name, scope_of
 from ronda.storage import alerts
 from ronda.storage.models import AlertRow, EpisodeRow
 
@@ -157,6 +157,7 @@ def _act(
     text: str = "",
     outcome: Outcome | None = None,
 ) -> sc.AlertDetail:
+    by = actor_name(request, by)  # the signed-in user, not a name the client claims
     with tx(request) as s:
         alerts.act(s, alert_id, action, by, owner=owner, text=text, outcome=outcome)
     out = _detail(request, alert_id)

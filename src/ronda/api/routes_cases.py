@@ -11,7 +11,7 @@ from shapely.errors import ShapelyError
 from ronda.api import schemas as sc
 from ronda.api.auth import visible_devices, visible_persons, visible_zones
 from ronda.api.deps import service, tx, when
-from ronda.api.policy import CallerDep, scope_of
+from ronda.api.policy import CallerDep, actor_name, scope_of
 from ronda.errors import InvalidInput
 from ronda.storage import cases, orders
 from ronda.storage.errors import NotFound
@@ -178,7 +178,7 @@ def delete_device(request: Request, device_id: PathId) -> Response:
 def assign_device(request: Request, caller: CallerDep, device_id: PathId, body: sc.AssignIn) -> sc.DeviceOut:
     with tx(request) as s:
         _visible_person(request, caller, s, body.person)
-        out = device_out(cases.assign_device(s, device_id, body.person, body.by))
+        out = device_out(cases.assign_device(s, device_id, body.person, actor_name(request, body.by)))
     _changed(request)
     return out
 
@@ -322,7 +322,12 @@ def create_order(request: Request, caller: CallerDep, body: sc.OrderIn) -> sc.Or
     with tx(request) as s:
         _visible_person(request, caller, s, body.person)
         view = orders.create_order(
-            s, body.id or _new_id("o"), body.person, body.timezone, _rules_json(body.rules), body.by
+            s,
+            body.id or _new_id("o"),
+            body.person,
+            body.timezone,
+            _rules_json(body.rules),
+            actor_name(request, body.by),
         )
     _changed(request)
     return order_out(view)
@@ -352,7 +357,7 @@ def update_order(request: Request, order_id: PathId, body: sc.OrderUpdate) -> sc
             tz_name=body.timezone,
             rules=None if body.rules is None else _rules_json(body.rules),
             active=body.active,
-            by=body.by,
+            by=actor_name(request, body.by),
         )
     _changed(request)
     return order_out(view)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 import time
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -18,7 +19,7 @@ from shapely.geometry import shape
 from ronda.alerts.policy import DEFAULT_TARGETS_S
 from ronda.api import auth
 from ronda.api import schemas as sc
-from ronda.api.deps import epoch, tx
+from ronda.api.deps import epoch, service, tx
 from ronda.api.policy import authenticator, current_caller, scope_of
 from ronda.compliance import DecisionKind, Policy, decide, history, programme
 from ronda.correlation import Incident, Params
@@ -26,6 +27,7 @@ from ronda.correlation.incidents import parse_csv, point_incident
 from ronda.errors import InvalidInput
 from ronda.storage import investigation as repo
 from ronda.storage.investigation import Requester
+from ronda.storage.trail_cache import TrailCache, WarmSettings
 from ronda.zones.geometry import validate_zone_geometry
 
 router = APIRouter(tags=["investigation"])
@@ -99,6 +101,28 @@ def _requester(request: Request, purpose: str | None) -> Requester:
     return Requester(caller.user_id, str(caller.role), caller.agency_id, why)
 
 
+_cache_lock = threading.Lock()
+
+
+def trail_cache(request: Request) -> TrailCache | None:
+    """The API process's warm copy of recent fixes (storage.trail_cache):
+    made on the first correlation, built in the background; until it is
+    ready (or when RONDA_CORRELATION_WARM_DAYS=0) windows are read from the
+    database."""
+    state = request.app.state
+    cache: TrailCache | None = getattr(state, "trail_cache", None)
+    if cache is None:
+        with _cache_lock:
+            cache = getattr(state, "trail_cache", None)
+            if cache is None:
+                cache = TrailCache(WarmSettings.from_env())
+                state.trail_cache = cache
+    if not cache.settings.enabled:
+        return None
+    cache.start(service(request).db)
+    return cache
+
+
 def _run(request: Request, incidents: list[Incident], params: Params, purpose: str | None) -> dict[str, Any]:
     who = _requester(request, purpose)
     ids = [i.id for i in incidents]
@@ -107,7 +131,7 @@ def _run(request: Request, incidents: list[Incident], params: Params, purpose: s
     caller = current_caller(request)
     with tx(request) as s:
         visible = auth.visible_persons(s, caller, scope_of(request))
-        row, _ = repo.run_correlation(s, incidents, params, who, visible)
+        row, _ = repo.run_correlation(s, incidents, params, who, visible, cache=trail_cache(request))
         out = repo.run_json(row)
     authenticator(request).audit(
         caller.entry(

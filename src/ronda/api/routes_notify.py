@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from ronda.alerts.messages import LANGUAGES
+from ronda.alerts.messages import LANGUAGES, language_of
 from ronda.alerts.policy import AlertPolicy, StepOutcome
 from ronda.alerts.workflow import AlertStatus, allowed_actions
 from ronda.api.auth import Owner, person_owner
@@ -235,8 +235,6 @@ class CaseContactsOut(Model):
 
 
 def contact_out(s: Session, c: ContactRow) -> ContactOut:
-    from ronda.alerts.messages import language_of
-
     personal = c.kind in ("victim", "wearer")
     return ContactOut(
         id=c.id,

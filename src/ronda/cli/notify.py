@@ -67,8 +67,7 @@ def run(
         return
 
     def stop(*_: object) -> None:
-        worker._stop = True
-        worker.wake()
+        worker.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -85,11 +84,12 @@ def outbox(
 ) -> None:
     """The latest notifications and their delivery outcome."""
     from ronda.storage import notify as store
-    from ronda.storage.db import connect, sessions
+    from ronda.storage.db import connect, migrate, sessions
     from ronda.types import to_iso
 
     url, _ = _db_url(database)
     db = connect(url)
+    migrate(db)  # a new data folder: an empty outbox rather than a missing table
     table = Table("id", "alert", "kind", "recipient", "channel", "status", "tries", "sent", "error")
     with sessions(db)() as s:
         for r in store.list_outbox(s, status=status, limit=limit):

@@ -114,6 +114,10 @@ class PresenceModel:
         current = scores.get(st.zone, 0.0) if st.zone is not None else 0.0
         if leader == st.zone or scores[leader] < max(p.switch_ratio * current, p.min_move_score):
             st.cand, st.cand_hits = None, 0
+            if leader == st.zone and zone == st.zone and len(st.heard_since) > 1:
+                # heard where we have it, and it leads: what other zones heard
+                # until now (through a wall, a door) starts no move
+                st.heard_since = {st.zone: st.heard_since[st.zone]}
             return None
         if zone != leader:  # only the challenger's own readers count towards a move
             return None

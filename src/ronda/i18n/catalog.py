@@ -42,8 +42,13 @@ def normalize(language: str | None) -> str:
 
 def negotiate(accept_language: str | None, default: str = DEFAULT_LANGUAGE) -> str:
     """The best shipped language for an HTTP `Accept-Language` header."""
+    return best_accepted(accept_language) or normalize(default)
+
+
+def best_accepted(accept_language: str | None) -> str | None:
+    """The shipped language the header prefers most, or None when it names none."""
     if not accept_language:
-        return normalize(default)
+        return None
     wanted: list[tuple[float, str]] = []
     for part in accept_language.split(","):
         tag, _, params = part.strip().partition(";")
@@ -53,13 +58,32 @@ def negotiate(accept_language: str | None, default: str = DEFAULT_LANGUAGE) -> s
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        if tag and tag != "*":
+        if tag and tag != "*" and quality > 0:
             wanted.append((quality, tag))
     for _, tag in sorted(wanted, key=lambda qt: -qt[0]):
         base = re.split(r"[-_]", tag.lower(), maxsplit=1)[0]
         if base in LANGUAGES:
             return base
-    return normalize(default)
+    return None
+
+
+UNSET = frozenset({"", "auto"})
+"""A user's language that says "not chosen": the agency's, then the browser's, apply."""
+
+
+def choose_language(user: str | None, agency: str | None, accept_language: str | None) -> tuple[str, str]:
+    """The language a person is served in, and why: `(lang, "user")` when they
+    chose one Ronda ships, else the agency's default, else the browser's
+    (`Accept-Language`), else English."""
+    for value, source in ((user, "user"), (agency, "agency")):
+        if value and value.strip().lower() not in UNSET:
+            base = re.split(r"[-_]", value.strip().lower(), maxsplit=1)[0]
+            if base in LANGUAGES:
+                return base, source
+    browser = best_accepted(accept_language)
+    if browser is not None:
+        return browser, "browser"
+    return DEFAULT_LANGUAGE, "default"
 
 
 def _catalog_path(language: str, suffix: str) -> Path:

@@ -4,7 +4,10 @@ catalog test compares them with every shipped language."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Mapping
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import IO, Any
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
@@ -30,6 +33,36 @@ def pybabel_keyword_flags() -> list[str]:
     for name, spec in KEYWORDS.items():
         flags += ["-k", name if spec is None else f"{name}:{','.join(map(str, spec))}"]
     return flags
+
+
+HTML_ATTRIBUTE = "data-i18n"
+"""`<h2 data-i18n="Alert queue">Alert queue</h2>` marks an element's text;
+`data-i18n-title="Sign out"` (and `-placeholder`, `-aria-label` ...) one of its
+attributes. The web app translates them when a page loads (static/js/i18n.js)."""
+
+
+class _MarkedHTML(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        line = self.getpos()[0]
+        for name, value in attrs:
+            if value and (name == HTML_ATTRIBUTE or name.startswith(HTML_ATTRIBUTE + "-")):
+                self.found.append((line, value))
+
+
+def extract_html(
+    fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str], options: Mapping[str, Any]
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """A Babel extraction method (babel.cfg: `[ronda.i18n.extract:extract_html: ...]`)
+    for the web app's HTML: every `data-i18n` and `data-i18n-<attribute>` value."""
+    parser = _MarkedHTML()
+    parser.feed(fileobj.read().decode(str(options.get("encoding", "utf-8"))))
+    parser.close()
+    for line, message in parser.found:
+        yield line, "_", message, []
 
 
 def extract_messages(root: Path) -> dict[str, list[str]]:

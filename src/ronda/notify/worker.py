@@ -65,6 +65,11 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stop = False
 
+    def stop(self) -> None:
+        """Finish the message being sent, then stop (any thread, a signal handler)."""
+        self._stop = True
+        self._wake.set()
+
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll (any thread)."""
         self._wake.set()

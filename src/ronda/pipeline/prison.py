@@ -66,7 +66,11 @@ class PrisonSettings:
         300.0  # refuse records this far ahead of the server's clock (RONDA_PRISON_MAX_FUTURE_S)
     )
     wall_clock: bool = True  # advance on the server's clock too (RONDA_PRISON_WALL_CLOCK)
+    keep_sightings_s: float = (
+        86400.0  # raw sightings kept this long; moves and alerts stay (RONDA_PRISON_KEEP_SIGHTINGS_S)
+    )
     tick_s: float = 1.0
+    purge_every_s: float = 600.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> PrisonSettings:
@@ -75,6 +79,7 @@ class PrisonSettings:
             return cls(
                 recover_s=float(e.get("RONDA_PRISON_RECOVER_S", cls.recover_s)),
                 max_future_s=float(e.get("RONDA_PRISON_MAX_FUTURE_S", cls.max_future_s)),
+                keep_sightings_s=float(e.get("RONDA_PRISON_KEEP_SIGHTINGS_S", cls.keep_sightings_s)),
                 wall_clock=e.get("RONDA_PRISON_WALL_CLOCK", "1").lower() not in ("0", "false", "no", "off"),
             )
         except ValueError as exc:
@@ -127,6 +132,7 @@ class PrisonService:
         self.lock = threading.RLock()
         self.stats = PrisonStats()
         self._ticker: threading.Thread | None = None
+        self._purged_s: dict[str, float] = {}
         self._stop = threading.Event()
 
     def severity(self, kind: str, rule: str | None) -> str:
@@ -206,6 +212,11 @@ class PrisonService:
             for fid, loaded in list(self.loaded.items()):
                 t = max(loaded.monitor.now_s, self.clock() if now_s is None else now_s)
                 raised += self._store(fid, loaded, loaded.monitor.advance(t), publish=True)
+                if t - self._purged_s.get(fid, float("-inf")) >= self.settings.purge_every_s:
+                    self._purged_s[fid] = t
+                    with self.sessions.begin() as s:
+                        gone = store.purge_sightings(s, fid, t - self.settings.keep_sightings_s)
+                    self.stats.counters["sightings_purged"] += gone
         return raised
 
     def _run(

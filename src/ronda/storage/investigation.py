@@ -8,9 +8,10 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ from ronda.compliance.models import (
     ViolationRecord,
 )
 from ronda.correlation import ALGORITHM_VERSION, Incident, Params, Result, Trail, TrailIndex, correlate
+from ronda.geo.projection import FloatArray, LocalProjection
 from ronda.storage.errors import NotFound
 from ronda.storage.models import (
     AlertActionRow,
@@ -38,6 +40,9 @@ from ronda.storage.models import (
 )
 from ronda.storage.models_evidence import ComplianceDecisionRow, CorrelationRunRow
 
+if TYPE_CHECKING:
+    from ronda.storage.trail_cache import TrailCache
+
 POSITION = "position"
 TRACKED_KINDS = (DeviceKind.GPS_TAG.value,)  # devices that place their wearer (not home units, not phones)
 IN_CHUNK = 500  # device ids per IN (...) list
@@ -46,19 +51,37 @@ IN_CHUNK = 500  # device ids per IN (...) list
 # ------------------------------------------------------------ correlation
 
 
-def load_trails(
-    s: Session,
-    start_s: float,
-    end_s: float,
-    params: Params,
-    now_s: float,
-    persons: set[str] | None = None,
-) -> list[Trail]:
-    """The GPS trails of monitored persons around [start_s, end_s]: their tags'
-    valid fixes from one gap before to one gap after, within the periods each
-    wore the tag (never a protected person, never a device before or after it
-    was worn). `persons` limits the answer to those the caller may see."""
-    lo, hi = start_s - params.max_gap_s, end_s + params.max_gap_s
+@dataclass
+class Fixes:
+    """Position fixes as columns: `dev` codes into `devices`; accuracy NaN
+    when not stated. What a window of trails is read from (the database, or
+    the warm cache of `storage.trail_cache`)."""
+
+    devices: list[str]
+    dev: npt.NDArray[np.int64]
+    t: FloatArray
+    lat: FloatArray
+    lon: FloatArray
+    acc: FloatArray
+
+
+@dataclass(frozen=True)
+class Worn:
+    """Who wore which tracked device around a window: per device its spans
+    (person, from, to) in assignment order, per person the period covered."""
+
+    spans: dict[str, list[tuple[str, float, float]]]
+    cover: dict[str, tuple[float, float]]
+
+    @property
+    def devices(self) -> list[str]:
+        return sorted(self.spans)
+
+
+def read_worn(s: Session, lo: float, hi: float, now_s: float, persons: set[str] | None = None) -> Worn:
+    """GPS tags worn by monitored persons in [lo, hi] (never a protected
+    person, never a device before or after it was worn); `persons` limits the
+    answer to those the caller may see."""
     stmt = (
         select(AssignmentRow.device_id, AssignmentRow.person_id, AssignmentRow.start_s, AssignmentRow.end_s)
         .join(DeviceRow, DeviceRow.id == AssignmentRow.device_id)
@@ -82,9 +105,13 @@ def load_trails(
             c = cover.setdefault(person, [math.inf, -math.inf])
             c[0] = min(c[0], max(a0, lo))
             c[1] = max(c[1], min(a1, hi, now_s))
-    # Columns straight from the driver (no ORM rows), then numpy: a window of
-    # a large caseload is ~10^5 fixes.
-    devices = sorted(worn)
+    return Worn(dict(worn), {p: (c[0], c[1]) for p, c in cover.items()})
+
+
+def read_fixes(s: Session, devices: Sequence[str], lo: float, hi: float) -> Fixes:
+    """The devices' valid fixes in [lo, hi], straight from the database:
+    columns from the driver (no ORM rows), then numpy (a window of a large
+    caseload is ~10^5-10^6 fixes)."""
     code = {d: i for i, d in enumerate(devices)}
     cols: list[list[Any]] = [[], [], [], [], []]
     conn = s.connection()
@@ -105,39 +132,154 @@ def load_trails(
         if rows:
             for col, values in zip(cols, zip(*rows, strict=True), strict=True):
                 col.extend(values)
-    dev = np.fromiter((code[d] for d in cols[0]), np.int64, len(cols[0]))
-    t = np.asarray(cols[1], float)
-    acc = np.array([math.nan if a is None else a for a in cols[4]], float)
-    # who wore the device at each fix: one span per device is the rule, several the exception
-    owner = np.full(len(t), -1, np.int64)
-    person_ids = sorted(cover)
+    return Fixes(
+        devices=list(devices),
+        dev=np.fromiter((code[d] for d in cols[0]), np.int64, len(cols[0])),
+        t=np.asarray(cols[1], float),
+        lat=np.asarray(cols[2], float),
+        lon=np.asarray(cols[3], float),
+        acc=np.array([math.nan if a is None else a for a in cols[4]], float),
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """The trails of a window as columns, person by person in time order:
+    what `TrailIndex.build` would concatenate from one `Trail` per person."""
+
+    persons: list[str]
+    offsets: npt.NDArray[np.int64]
+    covered_from_s: FloatArray
+    covered_to_s: FloatArray
+    fixes: Fixes
+
+
+def assemble(worn: Worn, fixes: Fixes) -> Window:
+    """Give each fix to whoever wore its device at the time ([start, end): at a
+    handover, the new wearer's; the first assignment in order wins an
+    overlap), drop the rest, and order person by person, then by time (then
+    device: fixes of two tags at the same instant keep one order)."""
+    devices = fixes.devices
+    person_ids = sorted(p for p, (c0, c1) in worn.cover.items() if c1 >= c0)
     pcode = {p: i for i, p in enumerate(person_ids)}
-    by_dev = np.argsort(dev, kind="stable")
-    dev_bounds = np.searchsorted(dev[by_dev], np.arange(len(devices) + 1))
-    for d, spans in worn.items():
-        rows_d = by_dev[dev_bounds[code[d]] : dev_bounds[code[d] + 1]]
-        td = t[rows_d]
-        for person, a0, a1 in spans:
-            hit = rows_d[(td >= a0) & (td < a1)]  # [start, end): at a handover, the new wearer's
-            owner[hit[owner[hit] < 0]] = pcode[person]
-    keep = owner >= 0
-    order = np.lexsort((t[keep], owner[keep]))
-    idx = np.flatnonzero(keep)[order]
-    owner_sorted = owner[idx]
-    bounds = np.searchsorted(owner_sorted, np.arange(len(person_ids) + 1))
-    lat, lon = np.asarray(cols[2], float), np.asarray(cols[3], float)
-    trails = []
-    for j, person in enumerate(person_ids):
-        c0, c1 = cover[person]
-        if c1 < c0:
+    dcode = {d: i for i, d in enumerate(devices)}
+    t, dev = fixes.t, fixes.dev
+    owner = np.full(len(t), -1, np.int64)
+    # Spans per device, taken rank by rank (most devices have one): vectorised
+    # over the fixes, same answer as looping device by device in order.
+    ranked: list[list[tuple[int, int, float, float]]] = []
+    for d, spans in worn.spans.items():
+        if d not in dcode:
             continue
-        sel = idx[bounds[j] : bounds[j + 1]]
-        trails.append(
+        for r, (person, a0, a1) in enumerate(spans):
+            while len(ranked) <= r:
+                ranked.append([])
+            ranked[r].append((dcode[d], pcode.get(person, -2), a0, a1))
+    for level in ranked:
+        a0s = np.full(len(devices), np.inf)
+        a1s = np.full(len(devices), -np.inf)
+        who = np.full(len(devices), -1, np.int64)
+        for d_i, p_i, a0, a1 in level:
+            a0s[d_i], a1s[d_i], who[d_i] = a0, a1, p_i
+        free = owner == -1
+        hit = free & (t >= a0s[dev]) & (t < a1s[dev])
+        owner[hit] = who[dev[hit]]
+    keep = np.flatnonzero(owner >= 0)  # -2: worn by someone not covered in the window
+    idx = keep[np.lexsort((dev[keep], t[keep], owner[keep]))]
+    owner_sorted = owner[idx]
+    offsets = np.searchsorted(owner_sorted, np.arange(len(person_ids) + 1)).astype(np.int64)
+    return Window(
+        persons=person_ids,
+        offsets=offsets,
+        covered_from_s=np.array([worn.cover[p][0] for p in person_ids], float),
+        covered_to_s=np.array([worn.cover[p][1] for p in person_ids], float),
+        fixes=Fixes(devices, dev[idx], t[idx], fixes.lat[idx], fixes.lon[idx], fixes.acc[idx]),
+    )
+
+
+def index_window(w: Window, params: Params) -> TrailIndex:
+    """The index `TrailIndex.build` makes of the window's trails (projected
+    around the middle of their fixes), without a Python object per fix."""
+    f = w.fixes
+    ok = np.isfinite(f.lat) & np.isfinite(f.lon)
+    if ok.any():
+        projection = LocalProjection.around(
+            [float(f.lon[ok].min()), float(f.lon[ok].max())], [float(f.lat[ok].min()), float(f.lat[ok].max())]
+        )
+    else:
+        projection = LocalProjection(0.0, 0.0)
+    x, y = projection.to_xy(f.lon, f.lat)
+    return TrailIndex.from_xy(
+        list(w.persons),
+        w.offsets,
+        f.t,
+        x,
+        y,
+        f.acc,
+        f.dev.astype(np.int32),
+        list(f.devices),
+        w.covered_from_s,
+        w.covered_to_s,
+        projection,
+        params,
+        max_gap_s=np.full(len(w.persons), params.max_gap_s),
+    )
+
+
+def window_span(start_s: float, end_s: float, params: Params) -> tuple[float, float]:
+    """What a window reads: one gap before to one gap after."""
+    return start_s - params.max_gap_s, end_s + params.max_gap_s
+
+
+def load_window(
+    s: Session,
+    start_s: float,
+    end_s: float,
+    params: Params,
+    now_s: float,
+    persons: set[str] | None = None,
+    cache: TrailCache | None = None,
+) -> tuple[Window, str]:
+    """The window's trails, from the warm cache when it holds the whole span
+    (see `storage.trail_cache`), else from the database; and which it was."""
+    lo, hi = window_span(start_s, end_s, params)
+    worn = read_worn(s, lo, hi, now_s, persons)
+    fixes = cache.fixes(s.connection(), worn.devices, lo, hi) if cache is not None else None
+    source = "warm"
+    if fixes is None:
+        fixes, source = read_fixes(s, worn.devices, lo, hi), "database"
+    return assemble(worn, fixes), source
+
+
+def load_trails(
+    s: Session,
+    start_s: float,
+    end_s: float,
+    params: Params,
+    now_s: float,
+    persons: set[str] | None = None,
+) -> list[Trail]:
+    """The GPS trails of monitored persons around [start_s, end_s] from the
+    database, one `Trail` per person: their tags' valid fixes from one gap
+    before to one gap after, within the periods each wore the tag."""
+    w, _ = load_window(s, start_s, end_s, params, now_s, persons)
+    f = w.fixes
+    out = []
+    for j, person in enumerate(w.persons):
+        sel = slice(int(w.offsets[j]), int(w.offsets[j + 1]))
+        out.append(
             Trail(
-                person, t[sel], lat[sel], lon[sel], acc[sel], [devices[k] for k in dev[sel].tolist()], c0, c1
+                person,
+                f.t[sel],
+                f.lat[sel],
+                f.lon[sel],
+                f.acc[sel],
+                [f.devices[k] for k in f.dev[sel].tolist()],
+                float(w.covered_from_s[j]),
+                float(w.covered_to_s[j]),
             )
         )
-    return trails
+    return out
 
 
 GROUP_SPAN_S = 6 * 3600.0  # incidents within this span share one read of the trails
@@ -171,9 +313,12 @@ def run_correlation(
     who: Requester,
     persons: set[str] | None = None,
     now_s: float | None = None,
+    cache: TrailCache | None = None,
 ) -> tuple[CorrelationRunRow, list[Result]]:
     """Correlate each incident with the trails of its window and record the
-    run (method, parameters, requester, purpose, incidents, answer)."""
+    run (method, parameters, requester, purpose, incidents, answer). With a
+    warm `cache`, windows it holds are read from memory, others from the
+    database; the answer is the same either way."""
     if not who.purpose.strip():
         from ronda.errors import InvalidInput
 
@@ -181,10 +326,13 @@ def run_correlation(
     started = time.perf_counter()
     now = time.time() if now_s is None else now_s
     by_id: dict[str, Result] = {}
+    source: dict[str, str] = {}
     for lo, hi, group in group_incidents(incidents):
-        index = TrailIndex.build(load_trails(s, lo, hi, params, now, persons), params)
+        window, src = load_window(s, lo, hi, params, now, persons, cache)
+        index = index_window(window, params)
         for inc in group:
             by_id[inc.id] = correlate(index, inc)
+            source[inc.id] = src
     results = [by_id[inc.id] for inc in incidents]
     answer = [r.as_json() for r in results]
     row = CorrelationRunRow(
@@ -203,6 +351,7 @@ def run_correlation(
                     "considered": r.persons_considered,
                     "near": len(r.near),
                     "unplaced": len(r.unplaced),
+                    "trails_from": source[r.incident.id],  # "warm" (memory) or "database"
                 }
                 for r in results
             ]

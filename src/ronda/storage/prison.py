@@ -159,6 +159,16 @@ def records_since(
     return [row_record(r) for r in s.execute(stmt).scalars()]
 
 
+def purge_sightings(s: Session, facility_id: str, before_s: float) -> int:
+    """Delete raw sightings older than `before_s` (moves, episodes and counts stay)."""
+    from sqlalchemy import delete
+
+    result = s.execute(
+        delete(SightingRow).where(SightingRow.facility_id == facility_id, SightingRow.time_s < before_s)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def band_sightings(
     s: Session, facility_id: str, band: str, start_s: float, end_s: float, limit: int = 10_000
 ) -> list[SightingRow]:

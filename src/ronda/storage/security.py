@@ -326,14 +326,13 @@ class AuditQuery:
 
 def read_audit(s: Session, q: AuditQuery, limit: int = 1000) -> list[AuditRow]:
     stmt = select(AuditRow).where(AuditRow.seq > q.after_seq).order_by(AuditRow.seq).limit(limit)
-    for col, value in (
-        (AuditRow.person, q.person),
-        (AuditRow.actor, q.actor),
-        (AuditRow.action, q.action),
-        (AuditRow.agency, q.agency),
-    ):
+    for col, value in ((AuditRow.person, q.person), (AuditRow.actor, q.actor), (AuditRow.action, q.action)):
         if value is not None:
             stmt = stmt.where(col == value)
+    if q.agency is not None:
+        # an agency's auditor sees what its staff did and what anyone did to its persons
+        ours = select(PersonRow.id).where(PersonRow.agency_id == q.agency)
+        stmt = stmt.where(or_(AuditRow.agency == q.agency, AuditRow.person.in_(ours)))
     if q.start_s is not None:
         stmt = stmt.where(AuditRow.at_s >= q.start_s)
     if q.end_s is not None:
@@ -401,6 +400,10 @@ def held_windows(s: Session) -> list[tuple[str, float, float, int]]:
 # -------------------------------------------------------------- retention
 
 
+SESSIONS_KEPT_S = 90 * 86400.0
+"""Sign-in sessions are deleted this long after they expired."""
+
+
 @dataclass(frozen=True)
 class PurgeResult:
     cutoff_s: float
@@ -451,6 +454,9 @@ def purge(
         with sessions() as s:
             kept = int(s.execute(select(func.count()).select_from(RecordRow).where(old, held)).scalar_one())
     holds = tuple(sorted({h for *_, h in windows}))
+    with sessions.begin() as s:  # sign-in sessions long over are of no use to anyone
+        stale = s.execute(delete(SessionRow).where(SessionRow.expires_s < now_s - SESSIONS_KEPT_S))
+        sessions_deleted = int(stale.rowcount or 0)  # type: ignore[attr-defined]
     with sessions.begin() as s:
         seq = append_audit(
             s,
@@ -466,6 +472,7 @@ def purge(
                     "deleted": deleted,
                     "kept_under_hold": kept,
                     "holds": list(holds),
+                    "sessions_deleted": sessions_deleted,
                 },
             ),
         )

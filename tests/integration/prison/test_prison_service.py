@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select
+from tests.unit.facility.builders import document, local
 
 from ronda.facility.records import FacilityRecord, ReaderHeartbeat
 from ronda.pipeline.prison import PrisonService, PrisonSettings
@@ -16,7 +17,6 @@ from ronda.storage.models import AlertRow
 from ronda.storage.models_prison import EpisodeDetailRow, MovementRow
 from ronda.tracking.records import Sighting
 from ronda.types import DeviceId
-from tests.unit.facility.builders import document, local
 
 READERS = ["R-A-01", "R-A-02", "R-land", "R-corr", "R-yard-1", "R-yard-2", "R-shop", "D-gate"]
 
@@ -41,7 +41,9 @@ def minute(start: float, places: dict[str, str]) -> list[FacilityRecord]:
 
 
 def service(db: Engine, now: float) -> PrisonService:
-    return PrisonService(sessions(db), settings=PrisonSettings(wall_clock=False, recover_s=600), clock=lambda: now)
+    return PrisonService(
+        sessions(db), settings=PrisonSettings(wall_clock=False, recover_s=600), clock=lambda: now
+    )
 
 
 def count(db: Engine, table: type) -> int:
@@ -86,3 +88,23 @@ def test_a_record_from_the_future_is_refused(db: Engine) -> None:
     with pytest.raises(InvalidInput, match="future"):
         svc.ingest("test", minute(local(9), {"W1": "R-A-01"}))
     assert svc.stats.counters["refused_future"] == 1
+
+
+def test_raw_sightings_are_purged_after_the_keep_time_moves_stay(db: Engine) -> None:
+    svc = PrisonService(
+        sessions(db),
+        settings=PrisonSettings(wall_clock=False, keep_sightings_s=3600, purge_every_s=0),
+        clock=lambda: local(12),
+    )
+    svc.ingest("test", minute(local(8), {"W1": "R-A-01", "W2": "R-A-02", "W3": "R-A-02"}))
+    with sessions(db)() as s:
+        before = store.count_sightings(s, "test")
+    moves = count(db, MovementRow)
+    assert before > 0 and moves == 3
+    svc.tick(local(8, 30))  # within the hour: nothing goes
+    with sessions(db)() as s:
+        assert store.count_sightings(s, "test") == before
+    svc.tick(local(10))
+    with sessions(db)() as s:
+        assert store.count_sightings(s, "test") == 0
+    assert count(db, MovementRow) == moves and svc.stats.counters["sightings_purged"] == before

@@ -224,3 +224,11 @@ def test_verification_in_parallel_ranges_finds_the_same_row(
             c.execute(text(sql))
         f = repo.verify_audit(logged, workers=3).finding
         assert f is not None and (f.kind, f.seq) == (kind, seq)
+
+
+def test_an_agencys_auditor_sees_who_looked_at_its_persons_even_from_outside(world: World) -> None:
+    service = {"Authorization": "Bearer service-token-for-tests"}
+    assert world.client.get("/api/persons/pA1", headers=service).status_code == 200
+    seen = world.get("auditor_a", "/api/audit", params={"person": "pA1"}).json()
+    assert ("service", "read") in {(e["actor"], e["action"]) for e in seen}
+    assert world.get("auditor_b", "/api/audit", params={"actor": "service"}).json() == []

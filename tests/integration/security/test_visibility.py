@@ -165,3 +165,17 @@ def test_the_live_stream_carries_only_what_the_caller_may_see(world: World) -> N
             ),
         )
     assert view("off1")[0] == {"dA1", "dV1"} and "dV1" not in view("admin_a")[0]
+
+
+def test_actions_are_recorded_under_the_signed_in_user_not_a_claimed_name(world: World) -> None:
+    alert = world.alerts["A1"]
+    r = world.client.post(
+        f"/api/alerts/{alert}/acknowledge", json={"by": "someone else"}, headers=world.as_("operator_a")
+    )
+    assert r.status_code == 200 and r.json()["actions"][-1]["actor"] == "operator_a"
+    r = world.client.post(
+        f"/api/alerts/{alert}/notes",
+        json={"by": "integration user", "text": "via CAD"},
+        headers={"Authorization": "Bearer service-token-for-tests"},
+    )
+    assert r.json()["actions"][-1]["actor"] == "integration user"  # the service token acts for someone

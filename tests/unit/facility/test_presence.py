@@ -98,3 +98,16 @@ def test_sightings_far_older_than_the_latest_have_no_say(facility: Facility) -> 
     t = settle(m, "R-A-01")
     assert m.observe(W, "R-land", t - 60, -50) is None
     assert m.stale_dropped == 1
+
+
+def test_a_move_is_not_dated_by_what_was_heard_through_the_wall_before(facility: Facility) -> None:
+    m = PresenceModel(facility)
+    t = settle(m, "R-shop")
+    for _ in range(300):  # ten minutes in the workshop, heard faintly by the corridor's reader too
+        m.observe(W, "R-corr", t, -74)
+        m.observe(W, "R-shop", t, -55)
+        t += 2
+    walked = t
+    moves = [m.observe(W, "R-corr", walked + 2 * k, -55) for k in range(4)]
+    move = next(x for x in moves if x is not None)
+    assert move.to_zone == "corridor" and move.at_s == walked

@@ -119,7 +119,7 @@ export function alertQueue(container, { onFocus } = {}) {
     } else {
       actions.append(btn("Note", () => actionForm(a, li, "note")), btn("Reopen", () => act(a, "reopen", {}).catch(() => {})));
     }
-    if (onFocus && a.person) actions.append(el("button", { type: "button", text: "Locate", onclick: () => onFocus(a), "aria-label": `Show alert ${a.id} on the map` }));
+    if (onFocus && a.person) actions.append(el("button", { type: "button", text: "Locate", onclick: () => onFocus(a), "aria-label": `Locate alert ${a.id} on the map` }));
     li.append(actions);
     return li;
   }

@@ -1,0 +1,372 @@
+"""Accessibility of the monitoring centre's web UI, measured in a real browser.
+
+- axe-core (pinned in package-lock.json, installed by `npm ci`) is injected
+  into every page and must find no violation of a WCAG 2.0/2.1 level A or AA
+  rule (colour contrast, labels, names of buttons and links, ARIA...);
+- an operator signs in, acknowledges and resolves an alert with the keyboard
+  alone (Tab, Shift+Tab, Enter, Space, arrows, Escape), the focus always
+  visible;
+- on a tablet (768×1024 upright, 1024×768 on its side) no page scrolls
+  sideways and the live map and the alert queue can both be reached."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from browser_harness import PARK_CENTRE, PASSWORD, ROOT, SERVICE_TOKEN, Server, sign_in, walk
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+TABLETS = [(768, 1024), (1024, 768)]
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed ({AXE}): run scripts/setup (npm ci)")
+    return AXE.read_text(encoding="utf-8")
+
+
+# Just west of the park: a walk from here to its centre (650 m in 18 s) is
+# plausible movement and soon deep inside, so the exclusion alert opens at once.
+EDGE = (40.4155, -3.6935)
+PERSONS = ("p-axe", "p-keys")
+
+
+@pytest.fixture(scope="module")
+def alert_walk(server: Server) -> Callable[[str], int]:
+    """walk_in(person): that person (one per test, so alerts do not mix), under
+    an exclusion order on the park, walks into it; returns the alert's id."""
+    since: dict[str, dt.datetime] = {}
+    for person in PERSONS:
+        dev = f"tag-{person}"
+        server.call("POST", "/persons", json={"id": person, "role": "monitored", "name": person.title()})
+        server.call(
+            "POST",
+            "/orders",
+            json={
+                "id": f"o-{person}",
+                "person": person,
+                "timezone": "Europe/Madrid",
+                "rules": [{"id": f"r-{person}-park", "type": "exclusion", "zone": "z-park"}],
+            },
+        )
+        server.call("POST", "/devices", json={"id": dev, "kind": "gps_tag", "comms_timeout_s": 3600})
+        server.call("POST", f"/devices/{dev}/assign", json={"person": person})
+        server.device_tokens[dev] = server.call("POST", f"/devices/{dev}/token")["token"]
+        start = server.call("GET", f"/devices/{dev}/assignments")[0]["start"]
+        since[person] = dt.datetime.fromisoformat(start) + dt.timedelta(seconds=1)
+
+    def walk_in(person: str) -> int:
+        t0 = max(now() - dt.timedelta(seconds=30), since[person])
+        time.sleep(max(0.0, (t0 - now()).total_seconds() + 20))  # the ten fixes are in the past
+        server.report(f"tag-{person}", walk(EDGE, PARK_CENTRE, 10, t0, 2, speed_mps=36))
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            found = server.call("GET", "/alerts", params={"person": person})
+            if found:
+                return int(found[0]["id"])
+            time.sleep(0.3)
+        raise AssertionError(f"no alert for {person}: " + "".join(server.output[-20:]))
+
+    return walk_in
+
+
+def axe_violations(page: Any, axe_source: str, where: str) -> list[str]:
+    """Run axe-core on the page as it is now: each violation's rule, and its targets."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(axe_source)  # through the debugger: the page's CSP does not apply
+    result = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+            return { rules: r.testEngine.version, passes: r.passes.map((p) => p.id),
+                     violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })) })) };
+        }""",
+        WCAG_AA,
+    )
+    lines = []
+    for v in result["violations"]:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+        for n in v["nodes"][:8]:
+            lines.append(f"    {n['target']}: {' '.join(n['summary'].split())[:300]}")
+    if "color-contrast" not in result["passes"] + [v["id"] for v in result["violations"]]:
+        lines.append("- color-contrast was not checked (no text found?)")
+    return [f"axe-core {result['rules']} on {where}:", *lines] if lines else []
+
+
+def settle(page: Any) -> None:
+    """Let animations and the stream's first answers settle before measuring."""
+    page.wait_for_timeout(600)
+
+
+# --------------------------------------------------------------------- axe
+
+
+def test_every_page_passes_axe_wcag_2_aa(
+    page: Any, server: Server, shot: Any, axe_source: str, alert_walk: Callable[[str], int]
+) -> None:
+    problems: list[str] = []
+    # Login page, and its error message shown.
+    page.goto(server.api + "/")
+    if server.users:
+        page.wait_for_selector("form.login")
+        problems += axe_violations(page, axe_source, "the login page")
+        page.fill("#username", server.users["operator"])
+        page.fill("#password", "not the password")
+        page.click("button[type=submit]")
+        page.wait_for_selector("form.login .error:not(:empty)")
+        problems += axe_violations(page, axe_source, "the login page with its error")
+        shot("login-error")
+
+    # Live map and queue, with an open alert (its badges, timer, buttons) and its forms open.
+    alert_id = alert_walk("p-axe")
+    sign_in(page, server)
+    page.wait_for_selector("#conn.live")
+    page.wait_for_selector(f"li[data-alert-id='{alert_id}']")
+    page.wait_for_selector("[data-person='p-axe'][data-state='violation']")
+    settle(page)
+    problems += axe_violations(page, axe_source, "the live map and queue")
+    shot("live")
+    page.click(f"[aria-label='Resolve alert {alert_id}']")
+    page.wait_for_selector(f"#a{alert_id}-resolve")
+    problems += axe_violations(page, axe_source, "the queue with the resolve form open")
+    page.click(f"[aria-label='Assign alert {alert_id}']")
+    problems += axe_violations(page, axe_source, "the queue with the assign form open")
+    page.click("[data-person='p-axe']")  # the pin's popup
+    page.wait_for_selector(".leaflet-popup-content a")
+    problems += axe_violations(page, axe_source, "the live map with a person's popup open")
+    shot("live-popup")
+    page.select_option("#f-status", "resolved")
+    settle(page)
+    problems += axe_violations(page, axe_source, "the queue's resolved filter")
+
+    # A new alert seen from another page: the banner.
+    page.goto(server.api + "/#/devices")
+    page.wait_for_selector("a[href='#/device/tag-p-axe']")
+    problems += axe_violations(page, axe_source, "the devices list")
+    shot("devices")
+    page.click("a[href='#/device/tag-p-axe']")
+    page.wait_for_selector("#dev-person")
+    problems += axe_violations(page, axe_source, "a device's page")
+    shot("device")
+
+    # The person page: first the purpose asked of an operator, then the page with a trail loaded.
+    page.goto(server.api + "/#/persons")
+    page.wait_for_selector("a[href='#/person/p-axe']")
+    problems += axe_violations(page, axe_source, "the persons list")
+    page.goto(server.api + "/#/person/p-walker")
+    if server.users:
+        page.wait_for_selector("#purpose")
+        problems += axe_violations(page, axe_source, "the person page asking for a purpose")
+        page.fill("#purpose", "accessibility check of the person page")
+        page.click("#purpose-open")
+    page.goto(server.api + f"/#/person/p-axe?alert={alert_id}")
+    page.wait_for_selector("#pb-from")
+    page.wait_for_selector(".timeline li.episode")
+    page.click("text=Load trail")
+    page.wait_for_selector("#pb-info:has-text('Fix 1 of')")
+    settle(page)
+    problems += axe_violations(page, axe_source, "the person page with a trail loaded")
+    shot("person")
+
+    # Compliance figures (the session of this tab), with a person's history shown.
+    page.goto(server.api + "/compliance")
+    page.wait_for_selector("#from")
+    page.click("#load")
+    settle(page)
+    page.fill("#person", "p-axe")
+    page.click("#lookup")
+    settle(page)
+    problems += axe_violations(page, axe_source, "the compliance page")
+    shot("compliance")
+
+    # The zone editor, as an administrator, with a zone selected for editing.
+    if server.users:
+        page.evaluate("sessionStorage.clear()")
+        sign_in(page, server, "admin")
+    page.goto(server.api + "/#/zones")
+    page.wait_for_selector(".zone-list button[data-zone='z-park']")
+    problems += axe_violations(page, axe_source, "the zone editor")
+    page.click(".zone-list button[data-zone='z-park']")
+    page.wait_for_selector("#zone-delete:not([hidden])")
+    problems += axe_violations(page, axe_source, "the zone editor with a zone selected")
+    shot("zones")
+
+    # The prison page, where this server has one.
+    if httpx.get(server.api + "/prison", timeout=10).status_code == 200:
+        page.goto(server.api + "/prison")
+        page.wait_for_selector("#facility")
+        settle(page)
+        problems += axe_violations(page, axe_source, "the prison page")
+        shot("prison")
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- keyboard
+
+
+FOCUS = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const s = getComputedStyle(e);
+  return { label: e.getAttribute("aria-label") || e.id || e.textContent.trim().slice(0, 40), tag: e.tagName,
+           visible: e.matches(":focus-visible") && ((s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2)
+                    || s.boxShadow !== "none"),
+           onScreen: (() => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })() };
+}"""
+
+
+def tab_to(page: Any, wanted: Callable[[dict[str, Any]], bool], what: str, limit: int = 120) -> dict[str, Any]:
+    """Press Tab until the focused element is the wanted one; every stop must show its focus."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        f = page.evaluate(FOCUS)
+        if f is None:
+            seen.append("(body)")
+            continue
+        seen.append(f["label"])
+        assert f["visible"], f"no visible focus on {f} while tabbing to {what}"
+        assert f["onScreen"], f"focus went to an invisible element {f} while tabbing to {what}"
+        if wanted(f):
+            return f
+    raise AssertionError(f"{what} not reached with Tab; the stops were: {seen}")
+
+
+def test_an_alert_is_acknowledged_and_resolved_with_the_keyboard_alone(
+    page: Any, server: Server, shot: Any, alert_walk: Callable[[str], int]
+) -> None:
+    alert_id = alert_walk("p-keys")
+    page.goto(server.api + "/" if server.users else server.api + f"/?token={SERVICE_TOKEN}")
+    if server.users:
+        page.wait_for_selector("form.login")
+        # The skip link comes first; then the user name field.
+        assert page.evaluate("document.activeElement.id") == "username"
+        page.keyboard.type(server.users["operator"])
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        tab_to(page, lambda f: f["tag"] == "BUTTON" and f["label"] == "Sign in", "the sign-in button")
+        shot("sign-in-focused")
+        page.keyboard.press("Enter")
+    page.wait_for_selector("header#top:not([hidden])")
+    page.wait_for_selector(f"li[data-alert-id='{alert_id}']")
+    page.wait_for_selector("#conn.live")
+
+    # Tab from the top of the page: the skip link, the header, the map, the queue.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    first = tab_to(page, lambda f: True, "the first stop")
+    assert first["label"] == "Skip to content", first
+    page.keyboard.press("Enter")  # the skip link moves the focus to the content
+    assert page.evaluate("document.activeElement.id") == "main"
+    # The walker's pin is a stop on the way, and Enter opens its popup.
+    tab_to(page, lambda f: "p-keys" in (page.evaluate("document.activeElement.title") or ""), "the person's pin")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".leaflet-popup-content:has-text('in violation')")
+    shot("pin-popup")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".leaflet-popup", state="detached")
+
+    tab_to(page, lambda f: f["label"] == f"Acknowledge alert {alert_id}", "the acknowledge button")
+    shot("acknowledge-focused")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"li[data-alert-id='{alert_id}'][data-status='acknowledged']")
+    # The acknowledge button is gone: the focus stays on the same alert, not lost to the page.
+    page.wait_for_timeout(200)
+    f = page.evaluate(FOCUS)
+    assert f is not None and f["label"].endswith(f"alert {alert_id}") and f["visible"], f
+
+    # A note form opened with Space is closed with Escape, the focus back on its button.
+    tab_to(page, lambda f: f["label"] == f"Note alert {alert_id}", "the note button")
+    page.keyboard.press("Space")
+    page.wait_for_selector(f"#a{alert_id}-note:focus")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(f"li[data-alert-id='{alert_id}'] form", state="detached")
+    assert page.evaluate(FOCUS)["label"] == f"Note alert {alert_id}"
+
+    # Resolve: the outcome chosen with the arrow keys, a note typed, submitted with Enter.
+    tab_to(page, lambda f: f["label"] == f"Resolve alert {alert_id}", "the resolve button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#a{alert_id}-resolve:focus")
+    page.keyboard.press("ArrowDown")
+    assert page.eval_on_selector(f"#a{alert_id}-resolve", "e => e.value") == "violation_confirmed"
+    page.keyboard.press("Tab")
+    page.keyboard.type("Resolved from the keyboard.")
+    tab_to(page, lambda f: f["tag"] == "BUTTON" and f["label"] == "Resolve", "the form's resolve button")
+    shot("resolving")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"li[data-alert-id='{alert_id}']", state="detached")
+    stored = server.call("GET", f"/alerts/{alert_id}")
+    assert stored["status"] == "resolved" and stored["outcome"] == "violation_confirmed"
+    assert [a["action"] for a in stored["actions"]][-2:] == ["acknowledge", "resolve"]
+    assert page.evaluate(FOCUS) is not None, "the focus was lost to the page after resolving"
+    shot("resolved")
+
+
+# ------------------------------------------------------------------ tablet
+
+
+NO_SIDEWAYS = "document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth"
+
+
+def reachable(page: Any, selector: str) -> bool:
+    """The element can be scrolled into view and is then the topmost thing at its centre."""
+    loc = page.locator(selector).first
+    loc.scroll_into_view_if_needed()
+    box = loc.bounding_box()
+    if not box or box["width"] < 50 or box["height"] < 50:
+        return False
+    vw, vh = page.evaluate("[window.innerWidth, window.innerHeight]")
+    x, y = box["x"] + min(box["width"], vw) / 2, box["y"] + min(box["height"], vh - box["y"]) / 2
+    if not (0 <= x < vw and 0 <= y < vh):
+        return False
+    return bool(page.evaluate("([x, y, s]) => document.querySelector(s).contains(document.elementFromPoint(x, y))", [x, y, selector]))
+
+
+def test_pages_fit_a_tablet_upright_and_on_its_side(page: Any, server: Server, shot: Any) -> None:
+    sign_in(page, server, "admin" if server.users else "operator")
+    pages = [
+        ("#/live", "#live-map.leaflet-container"),
+        ("#/persons", "a[href='#/person/p-walker']"),
+        ("#/person/p-walker", "#pb-from"),
+        ("#/zones", ".zone-list button[data-zone='z-park']"),
+        ("#/devices", "a[href='#/device/tag-walker']"),
+        ("#/device/tag-walker", "#dev-person"),
+    ]
+    for width, height in TABLETS:
+        page.set_viewport_size({"width": width, "height": height})
+        for hash_, ready in pages:
+            page.goto(server.api + "/" + hash_)
+            page.wait_for_selector(ready)
+            page.wait_for_timeout(300)
+            assert page.evaluate(NO_SIDEWAYS), (
+                f"{hash_} scrolls sideways at {width}×{height}: "
+                + str(page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]"))
+            )
+            if hash_ == "#/live":
+                page.wait_for_selector("#alert-list")
+                assert reachable(page, "#live-map"), f"the map cannot be reached at {width}×{height}"
+                assert reachable(page, ".queue"), f"the queue cannot be reached at {width}×{height}"
+                page.evaluate("window.scrollTo(0, 0)")
+                shot(f"live-{width}x{height}")
+            if hash_ == "#/zones":
+                assert reachable(page, "#zone-map"), f"the zone map cannot be reached at {width}×{height}"
+                assert reachable(page, "#zone-save"), f"the zone form cannot be reached at {width}×{height}"
+        for other, ready in (("/compliance", "#from"), ("/prison", "#facility")):
+            if httpx.get(server.api + other, timeout=10).status_code != 200:
+                continue
+            page.goto(server.api + other)
+            page.wait_for_selector(ready)
+            page.wait_for_timeout(300)
+            assert page.evaluate(NO_SIDEWAYS), f"{other} scrolls sideways at {width}×{height}"
+            shot(f"{other.strip('/')}-{width}x{height}")
+

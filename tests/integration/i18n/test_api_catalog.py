@@ -1,0 +1,98 @@
+"""`GET /api/i18n/{lang}`: the web app's catalog, public and cacheable, and
+the language each user is served in (their own, else the agency's default,
+else the browser's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ronda.api.app import create_app
+from ronda.api.auth import hash_password
+from ronda.config import SecuritySettings
+from ronda.pipeline.service import LiveService, ServiceConfig
+from ronda.storage import security as repo
+from ronda.storage.db import connect, migrate
+from ronda.storage.models import DEFAULT_AGENCY
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    db = connect(f"sqlite:///{tmp_path / 'ronda.db'}")
+    migrate(db)
+    svc = LiveService(db, config=ServiceConfig(tick_s=0.5))
+    fast = hash_password(PASSWORD)
+    with svc.sessions.begin() as s:
+        repo.create_user(s, "u-sofia", "sofia", "operator", DEFAULT_AGENCY, fast, language="es")
+        repo.create_user(s, "u-joao", "joao", "operator", DEFAULT_AGENCY, fast, language="pt-PT")
+        repo.create_user(s, "u-ana", "ana", "operator", DEFAULT_AGENCY, fast, language="auto")
+        repo.create_user(s, "u-boss", "boss", "admin", DEFAULT_AGENCY, fast, language="en")
+    app = create_app(svc, "service-token-for-tests", security=SecuritySettings(login_per_min=10_000))
+    with TestClient(app) as c:
+        yield c
+    db.dispose()
+
+
+def _as(client: TestClient, username: str, **headers: str) -> dict[str, str]:
+    r = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}", **headers}
+
+
+def test_the_catalog_is_public_and_cached(client: TestClient) -> None:
+    r = client.get("/api/i18n/es")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["language"] == "es"
+    assert body["messages"]["Curfew"] == "Toque de queda"
+    assert body["messages"]["Exclusion zone"] == "Zona de exclusión"
+    assert {lang["code"] for lang in body["languages"]} == {"en", "es", "pt"}
+    # the web app's share only: the court report's sentences stay on the server
+    assert "How Ronda decides" not in body["messages"]
+    assert "public" in r.headers["cache-control"] and r.headers["etag"]
+    assert r.headers["content-language"] == "es"
+    again = client.get("/api/i18n/es", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+    pt = client.get("/api/i18n/pt-BR").json()
+    assert pt["language"] == "pt" and pt["messages"]["Curfew"] == "Recolher obrigatório"
+    assert client.get("/api/i18n/pt").headers["etag"] != r.headers["etag"]
+
+
+def test_a_language_not_shipped_is_a_clear_404(client: TestClient) -> None:
+    r = client.get("/api/i18n/fr")
+    assert r.status_code == 404
+    assert "en, es, pt" in r.text
+    assert client.get("/api/i18n/..%2Fetc").status_code in (404, 422)
+
+
+def test_each_user_is_served_in_their_own_language(client: TestClient) -> None:
+    for user, lang, word in (("sofia", "es", "Toque de queda"), ("joao", "pt", "Recolher obrigatório")):
+        r = client.get("/api/i18n/auto", headers=_as(client, user, **{"Accept-Language": "en-US"}))
+        body = r.json()
+        assert (body["language"], body["language_for_user"], body["language_source"]) == (lang, lang, "user")
+        assert body["messages"]["Curfew"] == word
+        assert "private" in r.headers["cache-control"]
+
+
+def test_agency_default_then_browser_for_a_user_who_chose_none(client: TestClient) -> None:
+    ana = _as(client, "ana", **{"Accept-Language": "pt-BR,pt;q=0.9,en;q=0.5"})
+    body = client.get("/api/i18n/en", headers=ana).json()
+    assert (body["language_for_user"], body["language_source"]) == ("pt", "browser")
+    assert body["language"] == "en"  # the catalog asked for, whatever the user's own
+    # an operator may not set the agency's default; an administrator may
+    refused = client.put("/api/i18n/default", json={"language": "es"}, headers=_as(client, "sofia"))
+    assert refused.status_code == 403
+    ok = client.put("/api/i18n/default", json={"language": "es"}, headers=_as(client, "boss"))
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"agency_id": DEFAULT_AGENCY, "language": "es"}
+    body = client.get("/api/i18n/auto", headers=ana).json()
+    assert (body["language"], body["language_source"]) == ("es", "agency")
+    assert client.put("/api/i18n/default", json={"language": "fr"}, headers=_as(client, "boss")).status_code == 404
+    # anonymous (the sign-in page): the browser's language
+    anon = client.get("/api/i18n/auto", headers={"Accept-Language": "es-CL"}).json()
+    assert (anon["language"], anon["language_source"]) == ("es", "browser")
