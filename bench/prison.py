@@ -9,7 +9,7 @@ corridor, a few in the dining hall, yard, workshop, medical and visits); the
 day's regime; the usual noise (misses, neighbouring readers, stray sightings)
 and injected incidents: keep-separate meetings, out-of-bounds entries,
 missing inmates, reader dropouts and double-seen bands. The bench plays
-`--minutes` of facility time from 07:25 local (the breakfast movement of
+`--minutes` of facility time from 07:28 local (the breakfast movement of
 half the wings at 07:30), every band heard about every 2 s.
 
 The records are generated first (not timed), then played one facility
@@ -47,7 +47,7 @@ from ronda.facility.records import FacilityRecord
 from ronda.simulator.prison import PrisonConfig, simulate_day
 
 TZ = "Europe/Madrid"
-START_H = 7 + 25 / 60
+START_H = 7 + 28 / 60
 
 
 def pct(values: list[float], q: float) -> float:
@@ -76,7 +76,7 @@ def main() -> None:
         corridor_reader_step_m=12.0,
         amenity_reader_step_m=12.0,
         keep_separate_pairs=20,
-        meetings=4,
+        meetings=12,
         out_of_bounds=4,
         missing=3,
         dropouts=6,

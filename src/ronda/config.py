@@ -269,7 +269,8 @@ class SecuritySettings:
     retention_every_s: float = setting(3600.0, "RONDA_RETENTION_EVERY_S", _seconds)
     """How often `ronda serve` runs the purge."""
     protected_margin_s: float = setting(900.0, "RONDA_PROTECTED_MARGIN_S", _seconds)
-    """A protected person's positions are shown from this long before a proximity episode to this long after."""
+    """A protected person's positions are shown from this long before a proximity
+    episode to this long after."""
 
 
 # ---------------------------------------------------------------- the model

@@ -10,7 +10,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from ronda.errors import RondaError
 from ronda.gateway.service import Gateway, GatewayConfig
 from ronda.pipeline.ports import EffectListener
 from ronda.storage.alerts import SeverityOf
+
+if TYPE_CHECKING:  # `ronda` starts without loading the worker (nats, prometheus)
+    from ronda.pipeline.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,8 @@ def worker(
     async def main() -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        listeners, severity = alert_hooks(s)
-        await run_worker(s, stop, listeners, severity)
+        listeners, severity, on_started = alert_hooks(s)
+        await run_worker(s, stop, listeners, severity, on_started)
 
     try:
         asyncio.run(main())
@@ -93,21 +96,36 @@ def worker(
         raise typer.Exit(2) from exc
 
 
-def alert_hooks(settings: Settings) -> tuple[list[EffectListener], SeverityOf | None]:
+def alert_hooks(
+    settings: Settings,
+) -> tuple[list[EffectListener], SeverityOf | None, Callable[[Worker], Awaitable[None]]]:
     """What `ronda serve` attaches to its engine, for a worker's engines: the
-    alert policy's severities and the listener that queues notifications
-    (the outbox is sent by `ronda serve --distributed` or `ronda notify run`)."""
+    alert policy's severities, the listener that queues notifications (the
+    outbox is sent by `ronda serve --distributed` or `ronda notify run`), and
+    pursuit mode, whose commands reach the devices through the gateways
+    (pipeline/commands.py)."""
     from ronda.notify.config import load_config
     from ronda.notify.effects import AlertsListener
+    from ronda.notify.pursuit import PursuitListener
+    from ronda.pipeline.commands import NatsCommander
     from ronda.storage.db import connect
+    from ronda.storage.notify import DbCommandStore
 
     config = load_config(data_dir=settings.data_dir)
     policy = config.policy
+    db = connect(settings.effective_database_url)
+    pursuit = PursuitListener(db, policy)
 
     def severity(kind: str, rule: str | None) -> str:
         return policy.severity(kind, rule).value
 
-    return [AlertsListener(connect(settings.effective_database_url), policy)], severity
+    async def on_started(worker: Worker) -> None:
+        assert worker.nc is not None
+        commander = NatsCommander(worker.nc, DbCommandStore(db), settings.distributed.live_subject)
+        pursuit.attach(commander, asyncio.get_running_loop())
+        await pursuit.reconcile()
+
+    return [AlertsListener(db, policy), pursuit], severity, on_started
 
 
 async def run_nats_gateway(
@@ -121,8 +139,10 @@ async def run_nats_gateway(
     the publisher's) on the gateway's metrics port."""
     from ronda.gateway.metrics import GatewayMetrics
     from ronda.pipeline import jetstream
+    from ronda.pipeline.commands import relay_commands
     from ronda.pipeline.ops import OpsEndpoint
     from ronda.storage.db import connect
+    from ronda.storage.notify import DbCommandStore
 
     d = settings.distributed
     stop = stop or asyncio.Event()
@@ -151,7 +171,9 @@ async def run_nats_gateway(
             registries = [metrics.registry, sink.metrics.registry]
             ops = OpsEndpoint(registries, readiness, config.metrics_host, ops_port)
             await ops.start()
-        async with Gateway(sink, config, metrics=metrics) as gw:
+        # commands (pursuit) live in the database: a worker queues them, any gateway sends them
+        async with Gateway(sink, config, metrics=metrics, commands=DbCommandStore(db)) as gw:
+            await relay_commands(nc, gw, d.live_subject)
             ports = ", ".join(f"{name} {gw.port(name)}" for name in gw.servers)
             log.info("gateway up (JetStream %s): %s", d.stream, ports or "no TCP protocols")
             print(f"ronda gateway: {ports}" + (f" ops {ops.port}" if ops else ""), flush=True)

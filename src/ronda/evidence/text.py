@@ -15,7 +15,6 @@ here too, always with their time zone shown.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -70,27 +69,11 @@ def t(message: str, /, **values: object) -> str:
 
 def local_time(epoch_s: EpochS, tz: ZoneInfo, *, seconds: bool = True, lang: str = "en") -> str:
     """'2026-06-01 12:24:50 WEST': wall-clock time in the order's zone with its
-    abbreviation (the offset when the zone has no abbreviation). In another
-    language the date and time are written its way (CLDR): '1 jun 2026
-    12:24:50 WEST' in Spanish, '1 de jun. de 2026 12:24:50 WEST' in Portuguese,
-    with the same zone."""
-    value = dt.datetime.fromtimestamp(epoch_s, tz)
-    name = value.tzname() or ""
-    if not name or name[0] in "+-":
-        off = value.strftime("%z")
-        name = f"UTC{off[:3]}:{off[3:]}"
-    if lang.split("-")[0].split("_")[0].lower() != "en":
-        from babel.dates import format_date, format_time
+    abbreviation (the offset when the zone has no abbreviation); in Spanish
+    '1 jun 2026 12:24:50 WEST', in Portuguese '1 de jun. de 2026 12:24:50 WEST'."""
+    from ronda.i18n.formatting import format_wall_clock
 
-        from ronda.i18n.catalog import normalize
-
-        loc = normalize(lang)
-        if loc != "en":
-            wall = value.replace(tzinfo=None)
-            day = format_date(wall.date(), "medium", locale=loc)
-            clock = format_time(wall.time(), "medium" if seconds else "short", locale=loc)
-            return f"{day} {clock} {name}"
-    return f"{value.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} {name}"
+    return format_wall_clock(epoch_s, tz, lang, seconds=seconds)
 
 
 def duration(seconds: float, tr: Words | None = None) -> str:

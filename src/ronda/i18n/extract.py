@@ -56,7 +56,7 @@ class _MarkedHTML(HTMLParser):
 def extract_html(
     fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str], options: Mapping[str, Any]
 ) -> Iterator[tuple[int, str, str, list[str]]]:
-    """A Babel extraction method (babel.cfg: `[ronda.i18n.extract:extract_html: ...]`)
+    """A Babel extraction method (babel.cfg: `[ronda.i18n.extract.extract_html: ...]`)
     for the web app's HTML: every `data-i18n` and `data-i18n-<attribute>` value."""
     parser = _MarkedHTML()
     parser.feed(fileobj.read().decode(str(options.get("encoding", "utf-8"))))

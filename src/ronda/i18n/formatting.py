@@ -23,6 +23,26 @@ def format_instant(epoch_s: float, timezone: str, language: str | None, *, secon
     return f"{format_date(local, 'medium', locale=lang)} {time} ({timezone})"
 
 
+def format_wall_clock(epoch_s: float, tz: ZoneInfo, language: str | None, *, seconds: bool = True) -> str:
+    """An instant as wall-clock time in `tz` with the zone's abbreviation (its
+    UTC offset when it has none), for documents and messages where the zone
+    itself is named once: `2026-06-01 12:24:50 WEST` in English (sortable, as
+    courts and logs expect), `1 jun 2026 12:24:50 WEST` in Spanish, `1 de jun.
+    de 2026 12:24:50 WEST` in Portuguese."""
+    value = dt.datetime.fromtimestamp(epoch_s, tz)
+    name = value.tzname() or ""
+    if not name or name[0] in "+-":
+        off = value.strftime("%z")
+        name = f"UTC{off[:3]}:{off[3:]}"
+    lang = normalize(language)
+    if lang == "en":
+        return f"{value.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} {name}"
+    wall = value.replace(tzinfo=None)
+    day = format_date(wall.date(), "medium", locale=lang)
+    clock = format_time(wall.time(), "medium" if seconds else "short", locale=lang)
+    return f"{day} {clock} {name}"
+
+
 def format_number(value: float, language: str | None, *, digits: int = 0) -> str:
     fmt = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(round(value, digits), format=fmt, locale=normalize(language))

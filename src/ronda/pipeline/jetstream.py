@@ -95,6 +95,7 @@ async def ensure_leases(js: JetStreamContext, d: DistributedSettings) -> KeyValu
 # battery_pct; sightings "s": [reader, zone, rssi_dbm]. Always "d" device,
 # "t" event time, "r" receipt time.
 
+
 def _compact(rec: Record) -> dict[str, Any]:
     out: dict[str, Any] = {"d": rec.device, "t": rec.time_s, "r": rec.received_s}
     if isinstance(rec, Position):

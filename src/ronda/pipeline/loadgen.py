@@ -59,8 +59,13 @@ class Fleet:
 
 
 def _trip(
-    home: tuple[float, float], target: tuple[float, float], fixes: int, t0_s: float, step_s: float,
-    rng: random.Random, go: bool,
+    home: tuple[float, float],
+    target: tuple[float, float],
+    fixes: int,
+    t0_s: float,
+    step_s: float,
+    rng: random.Random,
+    go: bool,
 ) -> list[tuple[float, float, float, float]]:
     """Fixes (time, lat, lon, speed m/s): at home; or, with `go`, walking to
     `target` over the first third, staying there over the second, walking back

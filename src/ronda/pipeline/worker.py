@@ -35,7 +35,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -559,9 +559,12 @@ async def run_worker(
     stop: asyncio.Event,
     listeners: Sequence[EffectListener] = (),
     severity: alerts.SeverityOf | None = None,
+    on_started: Callable[[Worker], Awaitable[None]] | None = None,
 ) -> None:
     worker = Worker(settings, listeners, severity=severity)
     await worker.start()
+    if on_started is not None:
+        await on_started(worker)
     try:
         await stop.wait()
     finally:

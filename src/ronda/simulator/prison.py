@@ -610,11 +610,16 @@ def simulate_day(cfg: PrisonConfig) -> PrisonDay:
     mover = _Mover(f, rng, cfg.seed)
     legs: dict[DeviceId, list[Leg]] = {}
     slots: dict[str, int] = {}
+    wing_sizes: dict[str, int] = {}
+    for inmate in f.inmates.values():
+        wing_sizes[inmate.wing] = wing_sizes.get(inmate.wing, 0) + 1
     for inmate in sorted(f.inmates.values(), key=lambda i: i.id):
         slot = slots.get(inmate.wing, 0)
         slots[inmate.wing] = slot + 1
         assert inmate.band is not None
-        legs[inmate.band] = _plan(f, inmate, start_s, end_s, slot // GROUP, mover)
+        # escorted groups of GROUP, or larger so that a big wing moves in eight groups
+        size = max(GROUP, wing_sizes[inmate.wing] // 8)
+        legs[inmate.band] = _plan(f, inmate, start_s, end_s, slot // size, mover)
     for s in f.staff.values():  # officers walk the landings and the corridor
         assert s.badge is not None
         places = sorted(z for z, zone in f.zones.items() if zone.kind.value in ("wing", "corridor"))

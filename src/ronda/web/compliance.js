@@ -65,6 +65,9 @@ function stacked(target, rows, colors, unit = "") {
     svg.append(el("svg:text", { x: x + 4, y: y + bar * 0.7 }, `${Math.round(total * 1000) / 1000}${unit}`));
   });
   if (!rows.length) svg.append(el("svg:text", { x: 10, y: 20 }, "nothing in this period"));
+  // the chart's figures as text, for screen readers (an img role needs a name)
+  svg.setAttribute("aria-label", rows.length ? rows.map((r) => `${r.label.replaceAll("_", " ")}: `
+    + Object.entries(r.parts).map(([k, v]) => `${k.replaceAll("_", " ")} ${v}${unit}`).join(", ")).join("; ") : "nothing in this period");
   target.replaceChildren(svg);
   return keys;
 }
@@ -94,6 +97,8 @@ function responseChart(target, response) {
     const share = f.within_target_share === null ? "–" : `${Math.round(f.within_target_share * 100)} % in time`;
     svg.append(el("svg:text", { x: x0 + 8, y: base + 32 }, share));
   });
+  svg.setAttribute("aria-label", sevs.map((s) => { const f = response[s]; return `${s}, ${f.alerts} alerts: median ${seconds(f.median_ack_s)}, `
+    + `90th percentile ${seconds(f.p90_ack_s)}, target ${seconds(f.target_s)}`; }).join("; "));
   target.replaceChildren(svg);
 }
 
@@ -105,6 +110,7 @@ function share(target, resolved, none, fraction) {
   const text = fraction === null ? "no alert resolved in this period"
     : `${none} of ${resolved} resolved alerts (${Math.round(fraction * 1000) / 10} %) were not a violation`;
   svg.append(el("svg:text", { x: 0, y: 52 }, text));
+  svg.setAttribute("aria-label", text);
   target.replaceChildren(svg);
 }
 
@@ -147,6 +153,7 @@ function weekly(target, weeks) {
     r.append(el("svg:title", {}, `week of ${x.week.slice(0, 10)}: ${x.violations}`)); svg.append(r);
   });
   svg.append(el("svg:text", { x: 10, y: 110 }, `confirmed violations per week, last ${weeks.length} weeks`));
+  svg.setAttribute("aria-label", `confirmed violations per week: ${weeks.map((x) => `week of ${x.week.slice(0, 10)} ${x.violations}`).join(", ")}`);
   target.replaceChildren(svg);
 }
 

@@ -23,19 +23,23 @@ import pytest
 from sqlalchemy import text
 
 from ronda.api.server import Running, serve
+from ronda.cli.worker import run_nats_gateway
 from ronda.config import DistributedSettings, GatewaySettings, Settings
 from ronda.devices.protocols import gt06, testing
+from ronda.gateway.commands import CommandKind
 from ronda.gateway.service import Gateway, GatewayConfig
 from ronda.pipeline import jetstream
+from ronda.pipeline.commands import NatsCommander
 from ronda.pipeline.loadgen import build_fleet
 from ronda.pipeline.worker import Worker
 from ronda.storage.db import connect, migrate, sessions
 from ronda.storage.importer import import_scenario
+from ronda.storage.notify import DbCommandStore
 from ronda.tracking.records import Position
 from ronda.types import DeviceId
 
 from ..gateway.support import Device
-from .support import NATS_URL, Names, delete_jetstream, needs_services, pg_schema
+from .support import NATS_URL, Names, delete_jetstream, free_port, needs_services, pg_schema
 
 pytestmark = [pytest.mark.asyncio, needs_services]
 
@@ -190,4 +194,68 @@ async def test_worker_and_stateless_api_over_postgresql(tmp_path: Path) -> None:
             await worker.stop()
             await nc.close()
             db.dispose()
+            await delete_jetstream(names)
+
+
+async def test_the_nats_gateway_refuses_unknown_devices_and_reports_health(tmp_path: Path) -> None:
+    names = Names()
+    d = distributed(names, partitions=3)
+    with pg_schema() as db_url:
+        fleet = build_fleet(5, 3, float(int(time.time()) - 600), seed=4)
+        (tmp_path / "scenario.json").write_text(json.dumps(fleet.scenario))
+        db = connect(db_url)
+        migrate(db)
+        with sessions(db).begin() as s:
+            import_scenario(s, tmp_path)
+        db.dispose()
+        settings = Settings(database_url=db_url, distributed=d)
+        ops_port = free_port()
+        config = GatewayConfig(host="127.0.0.1", ports={"gt06": 0}, metrics_port=ops_port)
+        stop = asyncio.Event()
+        ready: asyncio.Future[Gateway] = asyncio.get_running_loop().create_future()
+
+        async def on_ready(gw: Gateway) -> None:
+            ready.set_result(gw)
+
+        task = asyncio.create_task(run_nats_gateway(settings, config, stop, on_ready))
+        try:
+            gw = await asyncio.wait_for(asyncio.shield(ready), 30)
+            known, t = fleet.devices[0], fleet.devices[0].fixes[0]
+            device = await Device.connect(gw.port("gt06"))
+            await device.send(testing.gt06_login(known.imei, serial=1))
+            assert await device.read(10) == gt06.ack(0x01, 1)
+            await device.send(testing.gt06_location(t[0], t[1], t[2], serial=2))
+            assert await device.read(10) == gt06.ack(0x12, 2)
+            # pursuit from a worker: queued in PostgreSQL, announced on NATS,
+            # sent at once by the gateway holding the device's connection
+            nc = await nats.connect(NATS_URL)
+            db = connect(db_url)
+            command = await NatsCommander(nc, DbCommandStore(db), d.live_subject).submit(
+                known.imei, CommandKind.SET_INTERVAL, interval_s=30
+            )
+            wire = gt06.encode_command("TIMER,30#", serial=1, server_flag=command.id)
+            assert await device.read(len(wire)) == wire
+            await nc.close()
+            db.dispose()
+            await device.close()
+            stranger = await Device.connect(gw.port("gt06"))
+            await stranger.send(testing.gt06_login("359999999999999", serial=1))
+            await stranger.read(10)
+            await stranger.send(testing.gt06_location(t[0], t[1], t[2], serial=2))
+            await stranger.read(10)  # acked (a device is not told), but not published
+            await stranger.close()
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ops_port}", timeout=10) as ops:
+                assert (await ops.get("/healthz")).status_code == 200
+                assert (await ops.get("/readyz")).status_code == 200
+                metrics = (await ops.get("/metrics")).text
+            assert 'ronda_published_records_total{outcome="published"} 1.0' in metrics
+            assert 'ronda_published_records_total{outcome="refused_unknown_device"} 1.0' in metrics
+            assert "ronda_gateway_frames_total" in metrics
+            nc = await nats.connect(NATS_URL)
+            info = await nc.jetstream().stream_info(names.stream)
+            await nc.close()
+            assert info.state.messages == 1
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
             await delete_jetstream(names)

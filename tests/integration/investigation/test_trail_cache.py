@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import Polygon
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from ronda.api.app import create_app
 from ronda.api.auth import hasher
@@ -27,6 +27,7 @@ from ronda.storage import cases, records
 from ronda.storage import investigation as repo
 from ronda.storage import security
 from ronda.storage.db import connect, migrate, sessions
+from ronda.storage.models import RecordRow
 from ronda.storage.trail_cache import TrailCache, WarmSettings
 from ronda.tracking.records import Position
 from ronda.types import DeviceId
@@ -106,7 +107,22 @@ class World:
         assert db_results == ref
         assert warm_results == ref
         assert sum(len(r["near"]) + len(r["could_not_be_placed"]) for r in ref) > 0  # not vacuous
+        if warm_from == {"warm"}:  # it holds every usable fix since its floor, no more
+            assert self.cache.stats()["fixes"] == self.fixes_since(float(self.cache.stats()["floor_s"] or 0))
         return warm_from
+
+    def fixes_since(self, floor_s: float) -> int:
+        with sessions(self.db)() as s:
+            return int(
+                s.execute(
+                    select(func.count()).where(
+                        RecordRow.kind == "position",
+                        RecordRow.valid.is_(True),
+                        RecordRow.lat.is_not(None),
+                        RecordRow.time_s >= floor_s,
+                    )
+                ).scalar_one()
+            )
 
 
 @pytest.fixture
@@ -239,7 +255,7 @@ def test_the_api_warms_in_the_background_and_answers_the_same(
                 "end": inc.describe()["to"],
                 "lat": inc.area.y,
                 "lon": inc.area.x,
-                "radius_m": inc.distance_m,
+                "radius_m": 1500,
             }
         ],
     }
@@ -257,4 +273,5 @@ def test_the_api_warms_in_the_background_and_answers_the_same(
         assert second.status_code == 201, second.text
     assert second.json()["summary"][0]["trails_from"] == "warm"
     assert first.json()["results"] == second.json()["results"]
-    assert len(first.json()["results"][0]["near"]) > 0
+    (res,) = first.json()["results"]
+    assert res["persons_considered"] == PERSONS and len(res["near"]) > 0

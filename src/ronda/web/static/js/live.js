@@ -13,7 +13,14 @@ export function livePage(root) {
   root.append(el("div", { class: "split" }, el("div", { class: "map-wrap" }, mapDiv, summary), side));
   const persons = new Map(); // person id -> {data, marker}
   const byDevice = new Map(); // device id -> person id
-  let map = null, stopStream = null, refresh = null, closed = false, fitted = false;
+  let map = null, stopStream = null, refresh = null, closed = false, fitted = false, popupMarker = null;
+  // Escape closes a pin's popup wherever the focus is in the map, and the focus returns to the pin.
+  mapDiv.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || !popupMarker || !popupMarker.isPopupOpen()) return;
+    const back = popupMarker.getElement();
+    popupMarker.closePopup();
+    if (back) back.focus();
+  });
 
   const queue = alertQueue(side, {
     onFocus: (a) => {
@@ -40,6 +47,12 @@ export function livePage(root) {
       entry.marker = L.marker([p.lat, p.lon], { icon: pinIcon(p), title: pinTitle(p), keyboard: true, riseOnHover: true })
         .bindPopup(() => popup(entry.data)).addTo(map);
       entry.marker.getElement()?.setAttribute("data-person", p.person);
+      // Opened from the keyboard (Enter on the pin): the focus goes into the popup.
+      const marker = entry.marker;
+      marker.on("popupopen", (e) => {
+        popupMarker = marker;
+        if (document.activeElement === marker.getElement()) e.popup.getElement()?.querySelector(".leaflet-popup-content a")?.focus();
+      });
     } else {
       entry.marker.setLatLng([p.lat, p.lon]);
       entry.marker.setIcon(pinIcon(p));

@@ -17,6 +17,20 @@ export function toFeature(layer, id, name) {
   return { type: "Feature", id, geometry: f.geometry, properties: { name } };
 }
 
+// Geoman's corner handles are focusable markers (role "button") with no name:
+// name each one as it appears, so a screen reader says what it is.
+function nameHandles(map) {
+  const pane = map.getPane("markerPane");
+  const name = () => {
+    for (const m of pane.querySelectorAll(".marker-icon:not([aria-label])")) {
+      m.setAttribute("aria-label", m.classList.contains("marker-icon-middle")
+        ? "Add a corner here (drag)" : "Corner of the zone (drag to move, right-click to remove)");
+    }
+  };
+  new MutationObserver(name).observe(pane, { childList: true });
+  name();
+}
+
 export function zonesPage(root) {
   const mapDiv = el("div", { class: "map", id: "zone-map" });
   const list = el("ul", { class: "zone-list", "aria-label": "Zones" });
@@ -133,6 +147,7 @@ export function zonesPage(root) {
     map = await makeMap(mapDiv);
     if (closed) { if (map) map.remove(); return; }
     if (map) {
+      nameHandles(map);
       map.pm.setGlobalOptions({ allowSelfIntersection: true });
       map.on("pm:create", (e) => {
         select(null);
