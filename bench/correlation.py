@@ -1,7 +1,7 @@
 """Crime-scene correlation over a month of a large caseload, in memory.
 
     .venv/bin/python bench/correlation.py [--persons 10000] [--days 30] [--interval-s 300]
-    .venv/bin/python bench/correlation.py --database sqlite:////tmp/corr.db --persons 1000 --days 1 \
+    .venv/bin/python bench/correlation.py --database sqlite:////tmp/corr10k.db --persons 10000 --days 1 \
         --interval-s 60 --queries 20
 
 Trails are generated in memory, already in metres around Madrid (no files, no
@@ -25,16 +25,28 @@ Timed separately (time.perf_counter):
 Memory: the arrays of the fixes and of the index (`nbytes`), and the peak
 RSS of the process (which includes generating the trails).
 
-With --database (an empty database), the trails are stored as records of
-assigned GPS tags instead, and what is timed is the server's own path:
-`storage.investigation.run_correlation` for one-hour point incidents, which
-reads the window (plus one gap either side) from the database, builds the
-index for it, correlates and records the run.
+With --database (an empty database, or one this mode filled before with the
+same --persons, --days, --interval-s and --seed), the trails are stored as
+records of assigned GPS tags, and what is timed is the server's own path,
+for one-hour point incidents on random fixes:
+
+1. `storage.investigation.run_correlation` reading each window (plus one gap
+   either side) from the database, indexing it, correlating and recording
+   the run: the CLI's path, and the API's until its cache is warm;
+2. `POST /api/investigations/correlate` through the API in process (FastAPI's
+   test client: authentication, scope, the warm trail cache of
+   `storage.trail_cache`, index, correlate, record, audit, JSON), after the
+   first call has started the cache's build and the build has finished.
+
+It prints the time of each, the warm build's time and memory, and checks
+that both give the same answers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import resource
 import statistics
@@ -103,14 +115,24 @@ def generate(
     return t, x, y, acc, base_t
 
 
-def through_database(url: str, persons: int, days: int, interval_s: float, queries: int, seed: int) -> None:
-    """The API's and CLI's path, which reads each incident's window from the
-    database: `run_correlation` per one-hour point incident, timed whole."""
+def through_server(url: str, persons: int, days: int, interval_s: float, queries: int, seed: int) -> None:
+    """The server's path, end to end, over a history stored in a database
+    (loaded once; a database that already holds it is reused): the same
+    one-hour point incidents (1) through `run_correlation` reading each
+    window from the database, as the CLI does, and (2) as `POST
+    /api/investigations/correlate` calls to the API, which answers from its
+    warm trail cache once built. Both answers are compared."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import func, select
+
+    from ronda.api.app import create_app
+    from ronda.pipeline.service import LiveService
     from ronda.storage import cases, records
     from ronda.storage import investigation as repo
     from ronda.storage.db import connect, migrate, sessions
+    from ronda.storage.models import PersonRow, RecordRow
     from ronda.tracking.records import Position
-    from ronda.types import DeviceId
+    from ronda.types import DeviceId, to_iso
 
     db = connect(url)
     migrate(db)
@@ -119,57 +141,125 @@ def through_database(url: str, persons: int, days: int, interval_s: float, queri
     per = len(t) // persons
     proj = LocalProjection(LAT, LON)
     lon, lat = proj.to_lonlat(x, y)
-    with make.begin() as s:
-        for i in range(persons):
-            cases.create_person(s, f"p{i:05d}", "monitored")
-            cases.create_device(s, f"tag-{i:05d}", "gps_tag")
-            cases.assign_device(s, f"tag-{i:05d}", f"p{i:05d}", "bench", at_s=START_S)
-    t0 = time.perf_counter()
-    batch: list[Position] = []
-    for k in range(len(t)):
-        if not np.isfinite(acc[k]) or acc[k] > 300:
-            continue
-        dev = DeviceId(f"tag-{k // per:05d}")
-        batch.append(
-            Position(
-                dev,
-                float(t[k]),
-                float(t[k]) + 5,
-                lat=float(lat[k]),
-                lon=float(lon[k]),
-                accuracy_m=float(acc[k]),
+    with make() as s:
+        stored = int(s.execute(select(func.count()).select_from(RecordRow)).scalar_one())
+        have = int(s.execute(select(func.count()).select_from(PersonRow)).scalar_one())
+    load_s = None
+    if have == 0:
+        with make.begin() as s:
+            for i in range(persons):
+                cases.create_person(s, f"p{i:05d}", "monitored")
+                cases.create_device(s, f"tag-{i:05d}", "gps_tag")
+                cases.assign_device(s, f"tag-{i:05d}", f"p{i:05d}", "bench", at_s=START_S)
+        t0 = time.perf_counter()
+        batch: list[Position] = []
+        for k in range(len(t)):
+            if not np.isfinite(acc[k]) or acc[k] > 300:
+                continue
+            batch.append(
+                Position(
+                    DeviceId(f"tag-{k // per:05d}"),
+                    float(t[k]),
+                    float(t[k]) + 5,
+                    lat=float(lat[k]),
+                    lon=float(lon[k]),
+                    accuracy_m=float(acc[k]),
+                )
             )
-        )
-        if len(batch) == 20_000:
+            if len(batch) == 20_000:
+                with db.begin() as conn:
+                    records.insert_records(conn, batch)
+                batch = []
+        if batch:
             with db.begin() as conn:
                 records.insert_records(conn, batch)
-            batch = []
-    if batch:
-        with db.begin() as conn:
-            records.insert_records(conn, batch)
-    load_s = time.perf_counter() - t0
+        load_s = time.perf_counter() - t0
+        with make() as s:
+            stored = int(s.execute(select(func.count()).select_from(RecordRow)).scalar_one())
+    elif have != persons:
+        raise SystemExit(f"{url} holds another history ({have} persons); use an empty database")
+
     rng = np.random.default_rng(seed + 1)
     who = repo.Requester("bench", "admin", None, "benchmark")
     params = Params(max_gap_s=max(900.0, 3 * interval_s))
-    ms, fixes_read = [], []
+    incidents = []
     for i in range(queries):
         ws = float(rng.uniform(START_S + 3600, START_S + days * 86400.0 - 7200))
         k = int(rng.integers(len(t)))
-        inc = Incident(f"db{i}", ws, ws + 3600, Point(float(lon[k]), float(lat[k])), 200.0)
+        incidents.append(Incident(f"q{i}", ws, ws + 3600, Point(float(lon[k]), float(lat[k])), 200.0))
+
+    # (1) read from the database per incident (the CLI's path, the API's fallback)
+    db_ms, db_answers, fixes_read = [], [], []
+    for inc in incidents:
         s0 = time.perf_counter()
         with make.begin() as s:
-            repo.run_correlation(s, [inc], params, who)
-        ms.append((time.perf_counter() - s0) * 1000)
+            row, _ = repo.run_correlation(s, [inc], params, who)
+            db_answers.append(json.loads(json.dumps(repo.run_json(row)["results"])))  # as sent
+        db_ms.append((time.perf_counter() - s0) * 1000)
         with make() as s:
-            trails = repo.load_trails(s, ws, ws + 3600, params, time.time())
-        fixes_read.append(sum(len(tr.time_s) for tr in trails))
+            w, _ = repo.load_window(s, inc.start_s, inc.end_s, params, time.time())
+        fixes_read.append(len(w.fixes.t))
+
+    # (2) the API, end to end (HTTP in process: auth, scope, read, index, correlate, record, audit)
+    warm_days = (time.time() - START_S) / 86400 + 1  # the whole generated history is warm
+    os.environ["RONDA_CORRELATION_WARM_DAYS"] = f"{warm_days:.0f}"
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    app = create_app(LiveService(db), "bench-token", manage_service=False)
+    headers = {"Authorization": "Bearer bench-token"}
+
+    def body(inc: Incident) -> dict[str, object]:
+        p = inc.area.centroid
+        return {
+            "purpose": "benchmark",
+            "parameters": {"max_gap_s": params.max_gap_s},
+            "incidents": [
+                {"id": inc.id, "start": to_iso(inc.start_s), "end": to_iso(inc.end_s),
+                 "lat": p.y, "lon": p.x, "radius_m": inc.distance_m}
+            ],
+        }  # fmt: skip
+
+    api_ms, same, sources = [], 0, []
+    with TestClient(app) as client:
+        s0 = time.perf_counter()
+        r = client.post("/api/investigations/correlate", json=body(incidents[0]), headers=headers)
+        r.raise_for_status()
+        first_ms = (time.perf_counter() - s0) * 1000
+        cache = app.state.trail_cache
+        while not cache.ready and cache.failed is None:
+            time.sleep(0.2)
+        if cache.failed:
+            raise SystemExit(f"the warm cache failed: {cache.failed}")
+        for inc, expect in zip(incidents, db_answers, strict=True):
+            s0 = time.perf_counter()
+            r = client.post("/api/investigations/correlate", json=body(inc), headers=headers)
+            r.raise_for_status()
+            api_ms.append((time.perf_counter() - s0) * 1000)
+            run = r.json()
+            sources.append(run["summary"][0]["trails_from"])
+            same += run["results"] == expect
+        stats = cache.stats()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     db.dispose()
+
+    def line(name: str, ms: list[float]) -> str:
+        k = len(ms)
+        p95 = sorted(ms)[max(0, int(0.95 * k) - 1)]
+        med = statistics.median(ms)
+        return f"{name:<44} n={k:<4} median {med:>7.0f} ms  p95 {p95:>6.0f}  max {max(ms):>6.0f}"
+
     print(f"database {url.split('://')[0]}: {persons:,} persons x {days} days, a fix every {interval_s:g} s")
-    print(f"records stored: {len(t):,} generated, loaded in {load_s:.0f} s")
+    loaded = "reused" if load_s is None else f"loaded in {load_s:.0f} s"
+    print(f"records stored: {stored:,} ({loaded}); query: point 200 m, 1 h, on a random fix")
+    print(f"fixes per window (1 h + 15 min either side): median {statistics.median(fixes_read):,.0f}")
+    print(line("(1) run_correlation reading the database", db_ms))
     print(
-        f"run_correlation, point 200 m, 1 h: n={queries} median {statistics.median(ms):.0f} ms, "
-        f"max {max(ms):.0f} ms; fixes read per query {statistics.median(fixes_read):,.0f}"
+        f"(2) API: first call {first_ms:.0f} ms (database; starts the warm build); warm build "
+        f"{cache.build_s:.1f} s, {int(stats['fixes'] or 0):,} fixes, "
+        f"{int(stats['bytes'] or 0) / 2**20:,.0f} MiB, "
+        f"{stats['segments']} segments; peak RSS {rss0:,.0f} -> {rss1:,.0f} MiB"
     )
+    print(line("(2) POST /api/investigations/correlate, warm", api_ms))
+    print(f"answers identical to (1): {same}/{len(incidents)}; read from: {sorted(set(sources))}")
 
 
 def main() -> None:
@@ -182,11 +272,11 @@ def main() -> None:
     ap.add_argument(
         "--database",
         help="instead: store the trails in this database (SQLAlchemy URL, empty) and time the "
-        "server's path (read the window, index it, correlate, record the run)",
+        "server's path: reading each window from the database, and the API's warm cache",
     )
     a = ap.parse_args()
     if a.database:
-        through_database(a.database, a.persons, a.days, a.interval_s, a.queries, a.seed)
+        through_server(a.database, a.persons, a.days, a.interval_s, a.queries, a.seed)
         return
 
     t0 = time.perf_counter()

@@ -39,7 +39,7 @@ def axe_source() -> str:
 # Just west of the park: a walk from here to its centre (650 m in 18 s) is
 # plausible movement and soon deep inside, so the exclusion alert opens at once.
 EDGE = (40.4155, -3.6935)
-PERSONS = ("p-axe", "p-keys")
+PERSONS = ("p-axe", "p-keys", "p-banner")
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +98,12 @@ def axe_violations(page: Any, axe_source: str, where: str) -> list[str]:
         page.evaluate(axe_source)  # through the debugger: the page's CSP does not apply
     result = page.evaluate(
         """async (tags) => {
-            const r = await axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+            const r = await axe.run(document,
+              { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
             return { rules: r.testEngine.version, passes: r.passes.map((p) => p.id),
                      violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-                       nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })) })) };
+                       nodes: v.nodes.map((n) => ({ target: n.target.join(" "),
+                                                    summary: n.failureSummary })) })) };
         }""",
         WCAG_AA,
     )
@@ -161,10 +163,13 @@ def test_every_page_passes_axe_wcag_2_aa(
     settle(page)
     problems += axe_violations(page, axe_source, "the queue's resolved filter")
 
-    # A new alert seen from another page: the banner.
+    # The devices list, and a new alert seen from there: the banner that leads to the queue.
     page.goto(server.api + "/#/devices")
     page.wait_for_selector("a[href='#/device/tag-p-axe']")
     problems += axe_violations(page, axe_source, "the devices list")
+    alert_walk("p-banner")
+    page.wait_for_selector("#banner:not([hidden]) a[href='#/live']")
+    problems += axe_violations(page, axe_source, "the devices list with a new alert's banner")
     shot("devices")
     page.click("a[href='#/device/tag-p-axe']")
     page.wait_for_selector("#dev-person")
@@ -200,6 +205,8 @@ def test_every_page_passes_axe_wcag_2_aa(
     page.click(".zone-list button[data-zone='z-park']")
     page.wait_for_selector("#zone-delete:not([hidden])")
     problems += axe_violations(page, axe_source, "the zone editor with a zone selected")
+    page.click(".typed summary")
+    problems += axe_violations(page, axe_source, "the zone editor with the typed shape open")
     shot("zones")
 
     # Compliance figures (the session of this tab) as an administrator, who may
@@ -210,6 +217,7 @@ def test_every_page_passes_axe_wcag_2_aa(
     settle(page)
     page.fill("#person", "p-axe")
     page.click("#lookup")
+    page.wait_for_selector("#person-out > *, #person-status:not(:empty)")
     settle(page)
     problems += axe_violations(page, axe_source, "the compliance page")
     shot("compliance")
@@ -222,6 +230,11 @@ def test_every_page_passes_axe_wcag_2_aa(
         settle(page)
         problems += axe_violations(page, axe_source, "the prison page")
         shot("prison")
+        page.click("nav button[data-view='counts']")
+        page.click("#count-now")
+        settle(page)
+        problems += axe_violations(page, axe_source, "the prison page's headcounts")
+        shot("prison-headcounts")
     assert not problems, "\n".join(problems)
 
 
@@ -232,14 +245,21 @@ FOCUS = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return null;
   const s = getComputedStyle(e);
+  // a shape in an SVG plan shows its focus by its stroke: unlike its unfocused siblings'
+  const other = e instanceof SVGElement
+    && [...e.parentNode.children].find((x) => x !== e && x.tagName === e.tagName);
+  const o = other && getComputedStyle(other);
+  const ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== "none"
+    || Boolean(o && (o.stroke !== s.stroke && parseFloat(s.strokeWidth) >= 2 * parseFloat(o.strokeWidth)));
   return { label: e.getAttribute("aria-label") || e.id || e.textContent.trim().slice(0, 40), tag: e.tagName,
-           visible: e.matches(":focus-visible") && ((s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2)
-                    || s.boxShadow !== "none"),
+           visible: e.matches(":focus-visible") && ring,
            onScreen: (() => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })() };
 }"""
 
 
-def tab_to(page: Any, wanted: Callable[[dict[str, Any]], bool], what: str, limit: int = 120) -> dict[str, Any]:
+def tab_to(
+    page: Any, wanted: Callable[[dict[str, Any]], bool], what: str, limit: int = 120
+) -> dict[str, Any]:
     """Press Tab until the focused element is the wanted one; every stop must show its focus."""
     seen = []
     for _ in range(limit):
@@ -274,6 +294,8 @@ def test_an_alert_is_acknowledged_and_resolved_with_the_keyboard_alone(
     page.wait_for_selector("header#top:not([hidden])")
     page.wait_for_selector(f"li[data-alert-id='{alert_id}']")
     page.wait_for_selector("#conn.live")
+    if server.users:  # the sign-in button is gone: the focus is on the content, not lost
+        assert page.evaluate("document.activeElement.id") == "main"
 
     # The page opened afresh: the first Tab stop is the skip link, which leads to the content.
     page.reload()
@@ -282,8 +304,14 @@ def test_an_alert_is_acknowledged_and_resolved_with_the_keyboard_alone(
     assert first["label"] == "Skip to content", first
     page.keyboard.press("Enter")  # the skip link moves the focus to the content
     assert page.evaluate("document.activeElement.id") == "main"
+    assert (
+        page.evaluate("location.hash") in ("", "#/live")
+        and page.locator(f"li[data-alert-id='{alert_id}']").count()
+    )
     # The walker's pin is a stop on the way, and Enter opens its popup.
-    tab_to(page, lambda f: "p-keys" in (page.evaluate("document.activeElement.title") or ""), "the person's pin")
+    tab_to(
+        page, lambda f: "p-keys" in (page.evaluate("document.activeElement.title") or ""), "the person's pin"
+    )
     page.keyboard.press("Enter")
     page.wait_for_selector(".leaflet-popup-content:has-text('in violation')")
     shot("pin-popup")
@@ -328,24 +356,86 @@ def test_an_alert_is_acknowledged_and_resolved_with_the_keyboard_alone(
     shot("resolved")
 
 
+def test_a_zone_is_typed_and_saved_with_the_keyboard_alone(page: Any, server: Server, shot: Any) -> None:
+    # Drawing on the map needs a pointer: the editor takes the same shape typed.
+    sign_in(page, server, "admin" if server.users else "operator")
+    page.goto(server.api + "/#/zones")
+    page.wait_for_selector(".zone-list button[data-zone='z-park']")
+    tab_to(page, lambda f: f["tag"] == "SUMMARY", "the typed-shape disclosure")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "zone-coords"
+    page.keyboard.type("40.4000, -3.7000\n40.4000, -3.6980\n40.4015, -3.6980")
+    tab_to(page, lambda f: f["label"] == "zone-coords-use", "the use-coordinates button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#zone-msg:has-text('Shape drawn')")
+    assert page.evaluate("document.activeElement.id") == "zone-name"
+    page.keyboard.type("Typed triangle")
+    page.keyboard.press("Tab")
+    page.keyboard.type("z-typed")
+    shot("typed-shape")
+    tab_to(page, lambda f: f["label"] == "zone-save", "the save button")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#zone-msg:has-text('Zone z-typed saved')")
+    shot("typed-shape-saved")
+    zone = server.call("GET", "/zones/z-typed")
+    ring = zone["geometry"]["coordinates"][0]
+    assert zone["properties"]["name"] == "Typed triangle" and len(ring) == 4
+    assert [-3.698, 40.4015] in [[round(x, 6) for x in p] for p in ring]
+
+    # A line that is not a position is refused before anything is drawn, and the focus stays there.
+    page.click("#zone-new")
+    page.fill("#zone-coords", "40.40, -3.70\nnorth of the river")
+    page.focus("#zone-coords-use")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#zone-msg.error:has-text('Not a')")
+    assert page.evaluate("document.activeElement.id") == "zone-coords"
+
+
+def test_prison_zones_are_chosen_with_the_keyboard(page: Any, server: Server, shot: Any) -> None:
+    if httpx.get(server.api + "/prison", timeout=10).status_code != 200:
+        pytest.skip("this server has no prison page")
+    facility(server)
+    sign_in(page, server, "admin" if server.users else "operator")
+    page.goto(server.api + "/prison")
+    page.wait_for_selector("#plan polygon")
+    tab_to(page, lambda f: f["label"].startswith("Zone yard"), "the yard on the plan")
+    shot("yard-focused")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#zone-title:has-text('Zone yard')")
+    assert page.evaluate("document.activeElement.id") == "zone-title"
+    tab_to(page, lambda f: f["label"] == "Headcounts", "the headcounts view", limit=60)
+    page.keyboard.press("Space")
+    page.wait_for_selector("#view-counts:not([hidden])")
+    assert page.get_attribute("nav button[data-view='counts']", "aria-pressed") == "true"
+
+
 # ------------------------------------------------------------------ tablet
 
 
-NO_SIDEWAYS = "document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth"
+NO_SIDEWAYS = (
+    "document.documentElement.scrollWidth <= window.innerWidth"
+    " && document.body.scrollWidth <= window.innerWidth"
+)
 
 
-def reachable(page: Any, selector: str) -> bool:
+def reachable(page: Any, selector: str, min_px: int = 50) -> bool:
     """The element can be scrolled into view and is then the topmost thing at its centre."""
     loc = page.locator(selector).first
     loc.scroll_into_view_if_needed()
     box = loc.bounding_box()
-    if not box or box["width"] < 50 or box["height"] < 50:
+    if not box or box["width"] < min_px or box["height"] < min_px:
         return False
     vw, vh = page.evaluate("[window.innerWidth, window.innerHeight]")
     x, y = box["x"] + min(box["width"], vw) / 2, box["y"] + min(box["height"], vh - box["y"]) / 2
     if not (0 <= x < vw and 0 <= y < vh):
         return False
-    return bool(page.evaluate("([x, y, s]) => document.querySelector(s).contains(document.elementFromPoint(x, y))", [x, y, selector]))
+    return bool(
+        page.evaluate(
+            "([x, y, s]) => document.querySelector(s).contains(document.elementFromPoint(x, y))",
+            [x, y, selector],
+        )
+    )
 
 
 def test_pages_fit_a_tablet_upright_and_on_its_side(page: Any, server: Server, shot: Any) -> None:
@@ -364,19 +454,20 @@ def test_pages_fit_a_tablet_upright_and_on_its_side(page: Any, server: Server, s
             page.goto(server.api + "/" + hash_)
             page.wait_for_selector(ready)
             page.wait_for_timeout(300)
-            assert page.evaluate(NO_SIDEWAYS), (
-                f"{hash_} scrolls sideways at {width}×{height}: "
-                + str(page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]"))
+            assert page.evaluate(NO_SIDEWAYS), f"{hash_} scrolls sideways at {width}×{height}: " + str(
+                page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             )
             if hash_ == "#/live":
-                page.wait_for_selector("#alert-list")
+                page.wait_for_selector(".queue p[role=status]:has-text('shown')")
                 assert reachable(page, "#live-map"), f"the map cannot be reached at {width}×{height}"
                 assert reachable(page, ".queue"), f"the queue cannot be reached at {width}×{height}"
                 page.evaluate("window.scrollTo(0, 0)")
                 shot(f"live-{width}x{height}")
             if hash_ == "#/zones":
                 assert reachable(page, "#zone-map"), f"the zone map cannot be reached at {width}×{height}"
-                assert reachable(page, "#zone-save"), f"the zone form cannot be reached at {width}×{height}"
+                assert reachable(page, "#zone-save", 10), (
+                    f"the zone form cannot be reached at {width}×{height}"
+                )
         for other, ready in (("/compliance", "#from"), ("/prison", "#facility")):
             if httpx.get(server.api + other, timeout=10).status_code != 200:
                 continue
@@ -385,4 +476,3 @@ def test_pages_fit_a_tablet_upright_and_on_its_side(page: Any, server: Server, s
             page.wait_for_timeout(300)
             assert page.evaluate(NO_SIDEWAYS), f"{other} scrolls sideways at {width}×{height}"
             shot(f"{other.strip('/')}-{width}x{height}")
-

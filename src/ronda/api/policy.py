@@ -104,6 +104,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     # --- languages (issue 11): the web app's catalog is public (the sign-in page needs it)
     ("GET", "/api/i18n/{lang}"): Rule(PUBLIC, public=True, scoped_in_handler=("lang",)),  # not an object
     ("PUT", "/api/i18n/default"): Rule({A: AG}),
+    ("PUT", "/api/i18n/me"): Rule(EVERYONE),
     ("POST", "/api/auth/logout"): Rule(EVERYONE),
     ("GET", "/api/auth/me"): Rule(EVERYONE),
     # --- users and agencies (administration)

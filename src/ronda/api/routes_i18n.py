@@ -24,6 +24,7 @@ from ronda.i18n.web import languages, web_catalog
 from ronda.storage import cases
 from ronda.storage.caseload import DEFAULT_SITE, SITE
 from ronda.storage.languages import agency_language, set_agency_language
+from ronda.storage.models_security import UserRow
 
 router = APIRouter(prefix="/api/i18n", tags=["i18n"])
 LangPath = Annotated[str, Path(pattern=r"^([A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*|auto)$", max_length=35)]
@@ -106,3 +107,22 @@ def set_default(body: DefaultIn, request: Request, caller: CallerDep) -> dict[st
     with tx(request) as s:
         set_agency_language(s, agency, lang)
     return {"agency_id": agency, "language": lang}
+
+
+class MineIn(BaseModel):
+    language: str = Field(max_length=16)
+    """A shipped language (en, es, pt), or "auto": the agency's default, then the browser's."""
+
+
+@router.put("/me")
+def set_mine(body: MineIn, request: Request, caller: CallerDep) -> dict[str, str]:
+    """The caller picks their own language (kept on their account)."""
+    lang = "auto" if body.language.strip().lower() == "auto" else _shipped(body.language)
+    if caller.user_id in {"service", "anonymous"}:
+        raise HTTPException(409, "the service token has no account to keep a language on")
+    with tx(request) as s:
+        user = s.get(UserRow, caller.user_id)
+        if user is None:
+            raise HTTPException(404, "no such user")
+        user.language = lang
+    return {"language": lang}

@@ -221,7 +221,9 @@ class FacilityMonitor:
         if move is not None or was_stale:  # moved, or heard again after a silence
             self._check_bounds(inmate, when, out)
         pairs = self._pairs_of.get(person)
-        if pairs and (move is not None or any(s.mode == SeparationMode.DISTANCE for s, _ in pairs)):
+        if pairs and (
+            move is not None or was_stale or any(s.mode == SeparationMode.DISTANCE for s, _ in pairs)
+        ):
             self._check_pairs(person, pairs, when, out)
 
     # ----------------------------------------------------------------- bounds

@@ -26,9 +26,10 @@ How it stays right:
 - Who wore which device is not cached: every query reads the assignments,
   and fixes are split at handovers exactly as on the database path.
 - Memory is bounded: besides the warm window, at most
-  `RONDA_CORRELATION_WARM_MAX_FIXES` fixes (40 million, about 1.2 GiB, by
-  default); past that the floor moves up until a tenth is free. As time
-  passes the floor follows the window (trimmed once a day's worth is stale).
+  `RONDA_CORRELATION_WARM_MAX_FIXES` fixes (100 million, 3 GiB, by default:
+  10,000 persons reporting every 5 minutes for 30 days is 86 million); past
+  that the floor moves up until a tenth is free. As time passes the floor
+  follows the window (trimmed once a day's worth is stale).
 
 Fixes are kept in a few segments each sorted by time (small ones merged
 into bigger ones, as a log-structured store does), so a window is a binary
@@ -78,10 +79,10 @@ def _env_float(name: str, default: float) -> float:
 @dataclass(frozen=True)
 class WarmSettings:
     """`RONDA_CORRELATION_WARM_DAYS` (30; 0 turns the warm cache off) and
-    `RONDA_CORRELATION_WARM_MAX_FIXES` (40,000,000, at 32 bytes a fix)."""
+    `RONDA_CORRELATION_WARM_MAX_FIXES` (100,000,000, at 32 bytes a fix: 3 GiB)."""
 
     days: float = 30.0
-    max_fixes: int = 40_000_000
+    max_fixes: int = 100_000_000
 
     @classmethod
     def from_env(cls) -> WarmSettings:
@@ -217,7 +218,12 @@ class TrailCache:
             st = self._state
             if st is None:
                 return None
-            self._catch_up(conn, st)
+            try:
+                self._catch_up(conn, st)
+            except Exception:
+                # half caught up is wrong: forget it all, build again later
+                self._state, self._thread = None, None
+                raise
             self._trim(st)
             if lo_s < st.floor_s:
                 return None

@@ -52,6 +52,10 @@ def test_the_catalog_is_public_and_cached(client: TestClient) -> None:
     assert body["messages"]["Curfew"] == "Toque de queda"
     assert body["messages"]["Exclusion zone"] == "Zona de exclusión"
     assert {lang["code"] for lang in body["languages"]} == {"en", "es", "pt"}
+    # the domain's codes and the zone the app names its times in
+    assert body["vocabulary"]["rule"]["curfew"] == "Curfew"
+    assert body["messages"][body["vocabulary"]["alert_type"]["exclusion"]] == "exclusión"
+    assert body["timezone"] == "UTC"
     # the web app's share only: the court report's sentences stay on the server
     assert "How Ronda decides" not in body["messages"]
     assert "public" in r.headers["cache-control"] and r.headers["etag"]
@@ -92,7 +96,25 @@ def test_agency_default_then_browser_for_a_user_who_chose_none(client: TestClien
     assert ok.json() == {"agency_id": DEFAULT_AGENCY, "language": "es"}
     body = client.get("/api/i18n/auto", headers=ana).json()
     assert (body["language"], body["language_source"]) == ("es", "agency")
-    assert client.put("/api/i18n/default", json={"language": "fr"}, headers=_as(client, "boss")).status_code == 404
+    assert (
+        client.put("/api/i18n/default", json={"language": "fr"}, headers=_as(client, "boss")).status_code
+        == 404
+    )
     # anonymous (the sign-in page): the browser's language
     anon = client.get("/api/i18n/auto", headers={"Accept-Language": "es-CL"}).json()
     assert (anon["language"], anon["language_source"]) == ("es", "browser")
+
+
+def test_a_user_picks_their_own_language_and_keeps_it(client: TestClient) -> None:
+    ana = _as(client, "ana", **{"Accept-Language": "en"})
+    assert client.put("/api/i18n/me", json={"language": "pt-PT"}, headers=ana).json() == {"language": "pt"}
+    body = client.get("/api/i18n/auto", headers=ana).json()
+    assert (body["language"], body["language_source"]) == ("pt", "user")
+    # kept on the account: the next sign-in says so
+    again = client.post("/api/auth/login", json={"username": "ana", "password": PASSWORD}).json()
+    assert again["user"]["language"] == "pt"
+    assert client.put("/api/i18n/me", json={"language": "fr"}, headers=ana).status_code == 404
+    assert client.put("/api/i18n/me", json={"language": "auto"}, headers=ana).json() == {"language": "auto"}
+    service = {"Authorization": "Bearer service-token-for-tests"}
+    assert client.put("/api/i18n/me", json={"language": "es"}, headers=service).status_code == 409
+    assert client.put("/api/i18n/me", json={"language": "es"}).status_code == 401

@@ -50,7 +50,9 @@ def _iso(epoch_s: float) -> str:
 def _spanish_instant(epoch_s: float, tz: dt.tzinfo) -> str:
     local = dt.datetime.fromtimestamp(epoch_s, tz)
     month = ES_MONTHS[local.month - 1]
-    return f"{local.day} {month} {local.year} {local.hour}:{local.minute:02}:{local.second:02} {local.tzname()}"
+    return (
+        f"{local.day} {month} {local.year} {local.hour}:{local.minute:02}:{local.second:02} {local.tzname()}"
+    )
 
 
 def _portuguese_instant(epoch_s: float, tz: dt.tzinfo) -> str:
@@ -125,7 +127,7 @@ def test_a_court_report_in_spanish_from_the_command_line(sample: Loaded, tmp_pat
 
 
 def test_a_court_report_in_portuguese(sample: Loaded) -> None:
-    person, count = sample.violators()[0]
+    person, _count = sample.violators()[0]
     with sessions(sample.db)() as s:
         case = gather(s, person, sample.start_s, sample.end_s)
     rep = court_report(case, actor="secretaria judicial", purpose="audiência", lang="pt")

@@ -87,7 +87,13 @@ def _calls_hidden_in_fstrings(path: Path) -> list[str]:
             if not isinstance(inner, ast.Call) or not inner.args:
                 continue
             func = inner.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
             first = inner.args[0]
             if name in KEYWORDS and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.append(f"{path.relative_to(ROOT)}:{inner.lineno}: {name}({first.value!r})")
@@ -95,5 +101,37 @@ def _calls_hidden_in_fstrings(path: Path) -> list[str]:
 
 
 def test_no_marked_string_hides_inside_an_f_string() -> None:
-    hidden = [hit for path in sorted((ROOT / "src" / "ronda").rglob("*.py")) for hit in _calls_hidden_in_fstrings(path)]
-    assert not hidden, "marked strings inside f-strings are never extracted; take them out:\n" + "\n".join(hidden)
+    hidden = [
+        hit
+        for path in sorted((ROOT / "src" / "ronda").rglob("*.py"))
+        for hit in _calls_hidden_in_fstrings(path)
+    ]
+    assert not hidden, "marked strings inside f-strings are never extracted; take them out:\n" + "\n".join(
+        hidden
+    )
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
+def test_notification_templates_are_complete_with_the_same_placeholders(language: str) -> None:
+    """Messages to people live in alerts/templates/<lang>.toml: every message
+    and word of the English file, with the same `$fields`, in each language."""
+    import string
+
+    from ronda.alerts.messages import templates
+
+    def fields(text: str) -> set[str]:
+        return {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(text)} - {
+            None
+        }
+
+    english, other = templates("en"), templates(language)
+    assert set(other) == set(english), f"{language}.toml: messages differ from en.toml"
+    for kind, table in english.items():
+        assert set(other[kind]) == set(table), f"{language}.toml [{kind}]: keys differ"
+        for key, text in table.items():
+            assert other[kind][key].strip(), f"{language}.toml [{kind}] {key} is empty"
+            assert fields(other[kind][key]) == fields(text), (
+                f"{language}.toml [{kind}] {key}: placeholders differ"
+            )
+            if kind != "words" and not text.strip().startswith("Ronda:"):
+                assert other[kind][key] != text, f"{language}.toml [{kind}] {key} is still English"

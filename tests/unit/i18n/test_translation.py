@@ -80,3 +80,45 @@ def test_numbers_distances_durations() -> None:
     assert format_distance(1234, "en") == "1.2 km"
     assert format_duration(250, "es") == "4 minutos"
     assert format_duration(250, "en") == "4 minutes"
+
+
+def test_the_command_line_speaks_the_operators_language() -> None:
+    from ronda.cli.words import cli_language
+
+    assert cli_language({"RONDA_LANGUAGE": "pt-PT", "LANG": "es_CL.UTF-8"}) == "pt"
+    assert cli_language({"LANG": "es_CL.UTF-8"}) == "es"
+    assert cli_language({"LC_ALL": "C", "LANG": "pt_PT.UTF-8"}) == "en"  # LC_ALL wins, as in POSIX
+    assert cli_language({"LC_MESSAGES": "pt_BR.UTF-8@euro"}) == "pt"
+    assert cli_language({"LANG": "fr_FR.UTF-8"}) == "en"
+    assert cli_language({}) == "en"
+
+
+def test_a_user_who_chose_no_language_gets_the_agencys_then_the_browsers() -> None:
+    from ronda.i18n.catalog import choose_language
+
+    assert choose_language("pt", "es", "en-US") == ("pt", "user")
+    assert choose_language("auto", "es", "pt-BR") == ("es", "agency")
+    assert choose_language("", None, "de-DE, pt;q=0.8") == ("pt", "browser")
+    assert choose_language("fr", None, "de") == ("en", "default")
+    assert choose_language(None, None, "es;q=0, en;q=0.5") == ("en", "browser")
+
+
+def test_protocol_steps_have_the_words_the_alert_policy_gives_them() -> None:
+    from ronda.alerts.policy import STEP_LABELS, StepOutcome
+
+    assert LABELS["protocol_step"] == STEP_LABELS
+    assert set(LABELS["step_outcome"]) == set(StepOutcome.ALL)
+    assert label("protocol_step", "dispatch_police", "es") == "Enviar a la policía"
+    assert label("protocol_step", "call_victim", "pt") == "Telefonar à pessoa protegida"
+
+
+def test_court_report_dates_the_readers_way_with_the_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from ronda.i18n.formatting import format_wall_clock
+
+    lisbon = ZoneInfo("Europe/Lisbon")
+    assert format_wall_clock(NOON_UTC, lisbon, "en") == "2026-07-01 13:00:00 WEST"
+    assert format_wall_clock(NOON_UTC, lisbon, "es") == "1 jul 2026 13:00:00 WEST"
+    assert format_wall_clock(NOON_UTC, lisbon, "pt", seconds=False) == "1 de jul. de 2026 13:00 WEST"
+    assert format_wall_clock(NOON_UTC, ZoneInfo("America/Santiago"), "es").endswith("8:00:00 UTC-04:00")

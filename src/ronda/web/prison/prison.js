@@ -62,6 +62,13 @@ function row(cells, attrs = {}) {
   return tr;
 }
 
+// A row's first cell as a button: the row is picked with the keyboard too.
+function pick(text, onPick) {
+  const b = el("button", { type: "button", class: "link" }, text);
+  b.addEventListener("click", (ev) => { ev.stopPropagation(); onPick(); });
+  return b;
+}
+
 function head(names) {
   const tr = el("tr");
   for (const n of names) tr.append(el("th", {}, n));
@@ -90,7 +97,14 @@ function drawPlan(doc, occ) {
       class: `zone ${cls}${state.zone === z.id ? " sel" : ""}`,
     });
     poly.append(el("svg:title", {}, `${z.name || z.id}: ${n} inmate(s)`));
+    // a zone is a button: Tab reaches it, Enter or Space chooses it
+    poly.setAttribute("tabindex", "0");
+    poly.setAttribute("role", "button");
+    poly.setAttribute("aria-label", `Zone ${z.name || z.id}: ${n} inmate(s)${alerted.has(z.id) ? ", open alert" : ""}`);
+    if (state.zone === z.id) poly.setAttribute("aria-pressed", "true");
+    const choose = () => { state.zone = z.id; refresh().then(() => $("zone-title").focus()); };
     poly.addEventListener("click", () => { state.zone = z.id; refresh(); });
+    poly.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(); } });
     svg.append(poly);
     const cx = z.polygon.reduce((a, p) => a + p[0], 0) / z.polygon.length;
     const cy = z.polygon.reduce((a, p) => a + p[1], 0) / z.polygon.length;
@@ -119,7 +133,7 @@ function drawSide(doc, occ) {
   const tb = el("tbody");
   for (const z of occ.zones) {
     if (!z.inmates.length && !z.staff.length && !z.not_seen_lately.length) continue;
-    const tr = row([z.name || z.zone, z.kind, z.inmates.length, z.staff.length, z.not_seen_lately.length || ""], { class: "pick" });
+    const tr = row([pick(z.name || z.zone, () => { state.zone = z.zone; refresh(); }), z.kind, z.inmates.length, z.staff.length, z.not_seen_lately.length || ""], { class: "pick" });
     tr.addEventListener("click", () => { state.zone = z.zone; refresh(); });
     tb.append(tr);
   }
@@ -166,7 +180,7 @@ async function loadCounts(select) {
   const tb = el("tbody");
   for (const c of list) {
     const status = el("span", { class: `status ${c.status}` }, c.status);
-    const tr = row([time(c.at), c.kind.replace("_", " "), status, c.discrepancies],
+    const tr = row([pick(time(c.at), () => showCount(c.id)), c.kind.replace("_", " "), status, c.discrepancies],
       { class: `pick${state.count === c.id ? " sel" : ""}` });
     tr.addEventListener("click", () => showCount(c.id));
     tb.append(tr);
@@ -211,10 +225,10 @@ async function showCount(id) {
 
 function reconcileForm(countId, inmate) {
   const f = el("form", { class: "reconcile" });
-  const sel = el("select");
+  const sel = el("select", { "aria-label": `How ${inmate} is accounted for` });
   for (const r of RESOLUTIONS) sel.append(el("option", { value: r }, r.replaceAll("_", " ")));
-  const note = el("input", { placeholder: "note" });
-  f.append(sel, note, el("button", {}, "Record"));
+  const note = el("input", { placeholder: "note", "aria-label": `Note on ${inmate}` });
+  f.append(sel, note, el("button", { "aria-label": `Record ${inmate}` }, "Record"));
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -255,7 +269,10 @@ async function showHistory(inmate) {
 // ---------------------------------------------------------------- views
 
 function switchView(name) {
-  for (const b of document.querySelectorAll("nav button")) b.classList.toggle("on", b.dataset.view === name);
+  for (const b of document.querySelectorAll("nav button")) {
+    b.classList.toggle("on", b.dataset.view === name);
+    b.setAttribute("aria-pressed", String(b.dataset.view === name));
+  }
   for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== `view-${name}`;
   if (name === "counts") loadCounts().catch((e) => say(e.message));
 }

@@ -33,8 +33,9 @@ export function alertQueue(container, { onFocus } = {}) {
     el("option", { value: "me", text: "assigned to me" }));
   const list = el("ol", { class: "alerts", id: "alert-list", "aria-label": "Alerts" });
   const count = el("p", { class: "muted", role: "status" });
+  const title = el("h2", { text: "Alert queue", id: "queue-title", tabindex: "-1" });
   container.append(
-    el("h2", { text: "Alert queue", id: "queue-title" }),
+    title,
     el("div", { class: "filters", role: "group", "aria-label": "Filters" },
       el("div", {}, el("label", { for: "f-status", text: "Status" }), status),
       el("div", {}, el("label", { for: "f-severity", text: "Severity" }), severity),
@@ -68,7 +69,7 @@ export function alertQueue(container, { onFocus } = {}) {
     } catch (e) { announce(e.message); throw e; }
   }
 
-  function actionForm(a, li, kind) {
+  function actionForm(a, li, kind, opener) {
     li.querySelector("form")?.remove();
     const err = el("p", { class: "error", role: "alert" });
     const id = `a${a.id}-${kind}`;
@@ -90,9 +91,11 @@ export function alertQueue(container, { onFocus } = {}) {
     }
     const form = el("form", { "aria-label": `${kind} alert ${a.id}` }, ...fields,
       el("div", { class: "actions" }, el("button", { class: "primary", type: "submit", text: kind === "resolve" ? "Resolve" : "Save" }),
-        el("button", { type: "button", text: "Cancel", onclick: () => { form.remove(); li.querySelector(".actions button")?.focus(); } })), err);
+        el("button", { type: "button", text: "Cancel", onclick: () => close() })), err);
+    // Cancel or Escape: the form goes and the focus returns to the button that opened it.
+    const close = () => { form.remove(); (opener && opener.isConnected ? opener : li.querySelector(".actions button"))?.focus(); };
     form.addEventListener("submit", async (ev) => { ev.preventDefault(); try { await submit(); } catch (e) { err.textContent = e.message; } });
-    form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") form.remove(); });
+    form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); close(); } });
     li.append(form);
     form.querySelector("input, select, textarea").focus();
   }
@@ -111,13 +114,13 @@ export function alertQueue(container, { onFocus } = {}) {
         a.outcome ? ` · outcome ${a.outcome.replace("_", " ")}` : ""),
       el("div", { class: "meta" }, timer));
     const actions = el("div", { class: "actions" });
-    const btn = (text, on) => el("button", { type: "button", text, onclick: on, "aria-label": `${text} alert ${a.id}` });
+    const btn = (text, on) => el("button", { type: "button", text, onclick: (ev) => on(ev.currentTarget), "aria-label": `${text} alert ${a.id}` });
     if (a.status !== "resolved") {
       if (a.status !== "acknowledged") actions.append(btn("Acknowledge", () => act(a, "acknowledge", {}).catch(() => {})));
-      actions.append(btn("Assign", () => actionForm(a, li, "assign")), btn("Note", () => actionForm(a, li, "note")),
-        btn("Resolve", () => actionForm(a, li, "resolve")));
+      actions.append(btn("Assign", (b) => actionForm(a, li, "assign", b)), btn("Note", (b) => actionForm(a, li, "note", b)),
+        btn("Resolve", (b) => actionForm(a, li, "resolve", b)));
     } else {
-      actions.append(btn("Note", () => actionForm(a, li, "note")), btn("Reopen", () => act(a, "reopen", {}).catch(() => {})));
+      actions.append(btn("Note", (b) => actionForm(a, li, "note", b)), btn("Reopen", () => act(a, "reopen", {}).catch(() => {})));
     }
     if (onFocus && a.person) actions.append(el("button", { type: "button", text: "Locate", onclick: () => onFocus(a), "aria-label": `Locate alert ${a.id} on the map` }));
     li.append(actions);
@@ -145,13 +148,22 @@ export function alertQueue(container, { onFocus } = {}) {
     const shown = [...alerts.values()].filter(visible).sort(order);
     const focused = document.activeElement && list.contains(document.activeElement)
       ? [document.activeElement.closest("li")?.dataset.alertId, document.activeElement.getAttribute("aria-label")] : null;
+    const focusedAt = focused ? [...list.children].findIndex((li) => li.contains(document.activeElement)) : -1;
     const keep = new Map([...list.children].map((li) => [li.dataset.alertId, li]));
     list.replaceChildren(...shown.map((a) => {
       const old = keep.get(String(a.id));
       return old && old.dataset.version === a.updated && old.querySelector("form") ? old : item(a);
     }));
     for (const li of list.children) li.dataset.version = alerts.get(Number(li.dataset.alertId)).updated;
-    if (focused) list.querySelector(`li[data-alert-id="${focused[0]}"] [aria-label="${focused[1]}"]`)?.focus();
+    // Keep the keyboard's place: the same control, else the same alert's first
+    // action (its Acknowledge button is gone once done), else the alert now in
+    // its place, else the queue's title; never lost to the page.
+    if (focused && !list.contains(document.activeElement)) {
+      const li = list.querySelector(`li[data-alert-id="${focused[0]}"]`);
+      const near = list.children[Math.min(focusedAt, list.children.length - 1)];
+      ((li && focused[1] && li.querySelector(`[aria-label="${focused[1]}"]`)) || li?.querySelector(".actions button")
+        || near?.querySelector(".actions button") || title).focus();
+    }
     const unack = shown.filter((a) => UNACKNOWLEDGED.has(a.status)).length;
     count.textContent = `${shown.length} shown, ${unack} waiting for acknowledgement`;
     tick();

@@ -51,7 +51,9 @@ function loginPage(root) {
   user.focus();
 }
 
+let routed = false; // the first page of a load keeps the browser's own start (the skip link first)
 function route() {
+  const first = !routed; routed = true;
   if (cleanup) { cleanup(); cleanup = null; }
   banner(window.L ? "" : NO_MAP);
   if (!session.token) { document.getElementById("top").hidden = true; loginPage(main); return; }
@@ -67,6 +69,9 @@ function route() {
     if (m) {
       main.replaceChildren();
       cleanup = page(main, ...m.slice(1).map(decodeURIComponent)) || null;
+      // The control that led here is gone (the sign-in button, a link in the
+      // old page): the keyboard goes on from the top of the new content.
+      if (!first && (!document.activeElement || document.activeElement === document.body)) main.focus({ preventScroll: true });
       return;
     }
   }
@@ -109,4 +114,7 @@ document.getElementById("logout").addEventListener("click", async () => {
 });
 session.onLogout(() => { stopHub(); location.hash = "#/live"; route(); });
 window.addEventListener("hashchange", route);
+// The skip link moves the focus to the content without touching the hash (a
+// hash change is a route change here: it would rebuild the page).
+document.querySelector("a.skip").addEventListener("click", (ev) => { ev.preventDefault(); main.focus(); });
 start();

@@ -16,6 +16,8 @@ export async function makeMap(container, { center = [40.4168, -3.7038], zoom = 1
   const c = await mapConfig();
   if (c.tile_url) L.tileLayer(c.tile_url, { maxZoom: 19, attribution: c.attribution }).addTo(map);
   else map.attributionControl.addAttribution("no base map (offline)");
+  // a named region (a name on a plain div is not allowed); arrows pan it, +/- zoom, Tab reaches the pins
+  container.setAttribute("role", "region");
   container.setAttribute("aria-label", "Map");
   return map;
 }

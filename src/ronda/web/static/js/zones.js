@@ -45,10 +45,16 @@ export function zonesPage(root) {
   const drawPoly = el("button", { type: "button", id: "draw-polygon", text: "Draw polygon" });
   const drawCircle = el("button", { type: "button", id: "draw-circle", text: "Draw circle" });
   const newBtn = el("button", { type: "button", id: "zone-new", text: "New zone" });
+  // Drawing needs a pointer: the same shapes can be typed (keyboard, or copied from a court order).
+  const coords = el("textarea", { id: "zone-coords", rows: 4, spellcheck: "false" });
+  const useCoords = el("button", { type: "button", id: "zone-coords-use", text: "Use these coordinates" });
   const form = el("form", { "aria-labelledby": "zone-form-title" },
     el("h2", { id: "zone-form-title", text: "New zone" }),
     el("p", { class: "muted", id: "zone-hint", text: "Draw a polygon or a circle on the map (click the corners; click the first corner to close), then name it and save." }),
     el("div", { class: "row" }, drawPoly, drawCircle),
+    el("details", { class: "typed" }, el("summary", { text: "Or type the shape" }),
+      el("label", { for: "zone-coords", text: "Corners, one “latitude, longitude” a line (a circle: one line “latitude, longitude, radius in metres”)" }),
+      coords, useCoords),
     el("label", { for: "zone-name", text: "Name" }), name,
     el("label", { for: "zone-id", text: "Id (new zones)" }), zid,
     el("label", { for: "zone-order", text: "Attach to a rule of the order" }), order,
@@ -109,6 +115,27 @@ export function zonesPage(root) {
     map.pm.enableDraw(shape, { allowSelfIntersection: true, templineStyle: EDIT_STYLE, pathOptions: EDIT_STYLE });
     msg.className = "muted"; msg.textContent = shape === "Circle" ? "Click the centre, then click at the radius." : "Click each corner; click the first corner to finish.";
   }
+  useCoords.addEventListener("click", () => {
+    msg.className = "error";
+    if (!map) { msg.textContent = "Map unavailable: the shape cannot be shown."; return; }
+    const pts = coords.value.split(/[\n;]+/).map((l) => l.trim()).filter(Boolean)
+      .map((l) => l.split(/[\s,]+/).filter(Boolean).map(Number));
+    const bad = pts.find((p) => p.length < 2 || p.length > 3 || p.some((x) => !Number.isFinite(x))
+      || Math.abs(p[0]) > 90 || Math.abs(p[1]) > 180);
+    let layer = null;
+    if (bad) msg.textContent = `Not a “latitude, longitude” line: ${bad.join(", ")}`;
+    else if (pts.length === 1 && pts[0].length === 3 && pts[0][2] > 0) layer = L.circle([pts[0][0], pts[0][1]], { radius: pts[0][2], ...EDIT_STYLE });
+    else if (pts.length >= 3 && pts.every((p) => p.length === 2)) layer = L.polygon(pts, EDIT_STYLE);
+    else msg.textContent = "A polygon needs three corners or more; a circle, one line with its radius.";
+    if (!layer) { coords.focus(); return; }
+    select(null);
+    layer.addTo(map);
+    if (layer.pm) layer.pm.enable({ allowSelfIntersection: true });
+    selected = { id: null, layer };
+    map.fitBounds(layer.getBounds(), { maxZoom: 17 });
+    msg.className = "muted"; msg.textContent = "Shape drawn: name it and save.";
+    name.focus();
+  });
   drawPoly.addEventListener("click", () => startDraw("Polygon"));
   drawCircle.addEventListener("click", () => startDraw("Circle"));
   newBtn.addEventListener("click", () => { select(null); name.focus(); });
