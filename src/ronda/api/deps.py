@@ -1,13 +1,12 @@
-"""What every route needs: the service, a transaction, the caller's token."""
+"""What every route needs: the service, a transaction, instants (the caller: api/policy.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from ronda.errors import InvalidInput
@@ -24,17 +23,6 @@ def tx(request: Request) -> Iterator[Session]:
     """One transaction: committed when the block ends without error."""
     with service(request).sessions.begin() as s:
         yield s
-
-
-def require_token(request: Request) -> None:
-    """`Authorization: Bearer TOKEN` (or `?token=` for EventSource clients)."""
-    expected: str | None = request.app.state.api_token
-    if expected is None:
-        return
-    header = request.headers.get("authorization", "")
-    given = header[7:] if header.lower().startswith("bearer ") else request.query_params.get("token", "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(401, "missing or wrong API token", headers={"WWW-Authenticate": "Bearer"})
 
 
 def epoch(value: dt.datetime | None, field: str) -> float | None:

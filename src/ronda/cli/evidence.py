@@ -20,26 +20,26 @@ from ronda.errors import RondaError
 console = Console()
 err = Console(stderr=True)
 
-report_app = typer.Typer(help="Reports for courts and officers.", no_args_is_help=True)
+report_app = typer.Typer(help=_("Reports for courts and officers."), no_args_is_help=True)
 evidence_app = typer.Typer(
-    help="Evidence bundles: export a person's data with hashes; verify a bundle.", no_args_is_help=True
+    help=_("Evidence bundles: export a person's data with hashes; verify a bundle."), no_args_is_help=True
 )
 exchange_app = typer.Typer(
-    help="The open exchange format: full history export and import.", no_args_is_help=True
+    help=_("The open exchange format: full history export and import."), no_args_is_help=True
 )
 
 Database = Annotated[
     str | None,
-    typer.Option("--database", help="SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]"),
+    typer.Option("--database", help=_("SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]")),
 ]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data folder [RONDA_DATA_DIR, ./data]")]
-From = Annotated[str, typer.Option("--from", help="start of the period (ISO 8601; no zone means UTC)")]
-To = Annotated[str, typer.Option("--to", help="end of the period, excluded (ISO 8601)")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_("data folder [RONDA_DATA_DIR, ./data]"))]
+From = Annotated[str, typer.Option("--from", help=_("start of the period (ISO 8601; no zone means UTC)"))]
+To = Annotated[str, typer.Option("--to", help=_("end of the period, excluded (ISO 8601)"))]
 Purpose = Annotated[
-    str, typer.Option("--purpose", help="why the data are taken (recorded in the audit trail)")
+    str, typer.Option("--purpose", help=_("why the data are taken (recorded in the audit trail)"))
 ]
 Actor = Annotated[
-    str | None, typer.Option("--actor", help="who asks, for the audit trail [cli:<login name>]")
+    str | None, typer.Option("--actor", help=_("who asks, for the audit trail [cli:<login name>]"))
 ]
 
 
@@ -91,16 +91,23 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
-@report_app.command("court")
+@report_app.command(
+    "court",
+    help=_(
+        "A court report (PDF/A-3b) of PERSON over a period: the order in words, a map, each violation "
+        "with the fixes that decided it, device events and gaps, and the data behind it attached with "
+        "its SHA-256 digests."
+    ),
+)
 def court(
-    person: Annotated[str, typer.Argument(help="the person's id")],
+    person: Annotated[str, typer.Argument(help=_("the person's id"))],
     start: From,
     end: To,
-    out: Annotated[Path, typer.Option("--out", "-o", help="PDF file to write")],
+    out: Annotated[Path, typer.Option("--out", "-o", help=_("PDF file to write"))],
     purpose: Purpose = "court report",
     actor: Actor = None,
     lang: Annotated[
-        str | None, typer.Option(help="language of the report: en, es or pt [RONDA_LANGUAGE, the locale]")
+        str | None, typer.Option(help=_("language of the report: en, es or pt [RONDA_LANGUAGE, the locale]"))
     ] = None,
     database: Database = None,
     data_dir: DataDir = None,
@@ -162,13 +169,20 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@evidence_app.command("export")
+@evidence_app.command(
+    "export",
+    help=_(
+        "Write an evidence bundle: positions, events, episodes, alerts and who handled them, the audit "
+        "excerpt, and a manifest of SHA-256 digests. The export is recorded in the audit trail with its "
+        "purpose."
+    ),
+)
 def evidence_export(
-    person: Annotated[str, typer.Option("--person", help="the person's id")],
+    person: Annotated[str, typer.Option("--person", help=_("the person's id"))],
     start: From,
     end: To,
     purpose: Purpose,
-    out: Annotated[Path, typer.Option("--out", "-o", help="ZIP file to write")],
+    out: Annotated[Path, typer.Option("--out", "-o", help=_("ZIP file to write"))],
     actor: Actor = None,
     database: Database = None,
     data_dir: DataDir = None,
@@ -210,12 +224,18 @@ def evidence_export(
     )
 
 
-@evidence_app.command("verify")
+@evidence_app.command(
+    "verify",
+    help=_(
+        "Check every file and line of a bundle against its manifest and the audit excerpt against the "
+        "hash chain; names the file (and line) that fails. Exit status 0: intact; 1: something differs."
+    ),
+)
 def evidence_verify(
-    bundle: Annotated[Path, typer.Argument(help="the bundle (ZIP)")],
+    bundle: Annotated[Path, typer.Argument(help=_("the bundle (ZIP)"))],
     database: Annotated[
         str | None,
-        typer.Option("--database", help="check the audit excerpt against this database's chain too"),
+        typer.Option("--database", help=_("check the audit excerpt against this database's chain too")),
     ] = None,
 ) -> None:
     """Check every file and line of a bundle against its manifest and the
@@ -251,9 +271,16 @@ def evidence_verify(
     raise typer.Exit(1)
 
 
-@exchange_app.command("export")
+@exchange_app.command(
+    "export",
+    help=_(
+        "Export the whole history in the open exchange format (docs/exchange-format.md): persons, "
+        "devices, assignments, zones, orders, positions, events, alerts and their actions, as CSV and "
+        "GeoJSON Lines, with a manifest of SHA-256 digests."
+    ),
+)
 def exchange_export(
-    directory: Annotated[Path, typer.Argument(help="folder to write (created; files are replaced)")],
+    directory: Annotated[Path, typer.Argument(help=_("folder to write (created; files are replaced)"))],
     database: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -275,11 +302,17 @@ def exchange_export(
     console.print(_("wrote {n} files to {directory}", n=n, directory=directory), markup=False)
 
 
-@exchange_app.command("import")
+@exchange_app.command(
+    "import",
+    help=_(
+        "Import exchange files: ours, or another system's through a column mapping. Rows that cannot be "
+        "taken are counted and the first named."
+    ),
+)
 def exchange_import(
-    directory: Annotated[Path, typer.Argument(help="folder with exchange files (or another system's)")],
+    directory: Annotated[Path, typer.Argument(help=_("folder with exchange files (or another system's)"))],
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="TOML column mapping for another system's files")
+        Path | None, typer.Option("--mapping", help=_("TOML column mapping for another system's files"))
     ] = None,
     database: Database = None,
     data_dir: DataDir = None,
@@ -311,9 +344,17 @@ def exchange_import(
             err.print(f"  {line}")
 
 
-@exchange_app.command("load-scenario")
+@exchange_app.command(
+    "load-scenario",
+    help=_(
+        "Load a recorded scenario's whole history: its setup, every record, and the alerts the engine "
+        "raises on replaying it (for demos, training, tests)."
+    ),
+)
 def load_scenario(
-    scenario_dir: Annotated[Path, typer.Argument(help="folder with scenario.json and arrivals.jsonl[.gz]")],
+    scenario_dir: Annotated[
+        Path, typer.Argument(help=_("folder with scenario.json and arrivals.jsonl[.gz]"))
+    ],
     database: Database = None,
     data_dir: DataDir = None,
 ) -> None:

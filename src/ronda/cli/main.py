@@ -41,16 +41,21 @@ def _count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Replay a scenario through the engine: records in arrival order, the clock following `received`; "
+        "write the alerts and print a summary."
+    )
+)
 def replay(
     scenario_dir: Annotated[
-        Path, typer.Argument(help="Folder with scenario.json and arrivals.jsonl[.gz]")
+        Path, typer.Argument(help=_("Folder with scenario.json and arrivals.jsonl[.gz]"))
     ] = SAMPLE,
-    alerts: Annotated[Path | None, typer.Option("--alerts", help="Write alerts here (JSON Lines)")] = None,
+    alerts: Annotated[Path | None, typer.Option("--alerts", help=_("Write alerts here (JSON Lines)"))] = None,
     state: Annotated[
-        Path | None, typer.Option("--state", help="Write the engine's final state here (JSON)")
+        Path | None, typer.Option("--state", help=_("Write the engine's final state here (JSON)"))
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_("No progress bar"))] = False,
 ) -> None:
     """Replay a scenario through the engine: records in arrival order, the clock
     following `received`; write the alerts and print a summary."""

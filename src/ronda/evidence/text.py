@@ -70,7 +70,7 @@ def t(message: str, /, **values: object) -> str:
 def local_time(epoch_s: EpochS, tz: ZoneInfo, *, seconds: bool = True, lang: str = "en") -> str:
     """'2026-06-01 12:24:50 WEST': wall-clock time in the order's zone with its
     abbreviation (the offset when the zone has no abbreviation); in Spanish
-    '1 jun 2026 12:24:50 WEST', in Portuguese '1 de jun. de 2026 12:24:50 WEST'."""
+    '1 jun 2026 12:24:50 WEST', in Portuguese '01/06/2026 12:24:50 WEST'."""
     from ronda.i18n.formatting import format_wall_clock
 
     return format_wall_clock(epoch_s, tz, lang, seconds=seconds)

@@ -173,6 +173,23 @@ LABELS: dict[str, dict[str, str]] = {
         "gate": N_("gate"),
         "other": N_("other"),
     },
+    # Compliance and investigation (ronda.compliance, ronda.correlation).
+    "trend": {
+        "improving": N_("improving"),
+        "stable": N_("stable"),
+        "worsening": N_("worsening"),
+        "not_enough_history": N_("not enough history"),
+    },
+    "step_down_status": {
+        "accepted": N_("accepted"),
+        "waiting_for_previous": N_("waiting for the previous step"),
+        "counting": N_("counting"),
+        "blocked_pending": N_("blocked by a pending alert"),
+        "due": N_("due"),
+    },
+    "decision": {"accepted": N_("accepted"), "rejected": N_("rejected")},
+    "correlation_method": {"fix": N_("fix"), "interpolated": N_("interpolated")},
+    "confidence": {"high": N_("high"), "medium": N_("medium"), "low": N_("low")},
     "role": {
         "admin": N_("Administrator"),
         "supervisor": N_("Supervisor"),

@@ -185,7 +185,8 @@ def assemble(worn: Worn, fixes: Fixes) -> Window:
         hit = free & (t >= a0s[dev]) & (t < a1s[dev])
         owner[hit] = who[dev[hit]]
     keep = np.flatnonzero(owner >= 0)  # -2: worn by someone not covered in the window
-    idx = keep[np.lexsort((dev[keep], t[keep], owner[keep]))]
+    idx = _by_owner_time_device(owner[keep], t[keep], dev[keep], len(person_ids))
+    idx = keep[idx]
     owner_sorted = owner[idx]
     offsets = np.searchsorted(owner_sorted, np.arange(len(person_ids) + 1)).astype(np.int64)
     return Window(
@@ -195,6 +196,22 @@ def assemble(worn: Worn, fixes: Fixes) -> Window:
         covered_to_s=np.array([worn.cover[p][1] for p in person_ids], float),
         fixes=Fixes(devices, dev[idx], t[idx], fixes.lat[idx], fixes.lon[idx], fixes.acc[idx]),
     )
+
+
+def _by_owner_time_device(
+    owner: npt.NDArray[np.int64], t: FloatArray, dev: npt.NDArray[np.int64], n_persons: int
+) -> npt.NDArray[np.int64]:
+    """The order of `np.lexsort((dev, t, owner))`, faster: two stable sorts
+    (time, then owner: a radix sort for a caseload under 32,768, and time is
+    already in runs when it comes from the warm cache), then the full sort
+    only if one person has two fixes at the same instant (two tags)."""
+    by_t = np.argsort(t, kind="stable")
+    small = owner[by_t].astype(np.int16 if n_persons < 2**15 else np.int32)
+    order = by_t[np.argsort(small, kind="stable")]
+    o, tt = owner[order], t[order]
+    if bool(np.any((o[1:] == o[:-1]) & (tt[1:] == tt[:-1]))):
+        return np.lexsort((dev, t, owner)).astype(np.int64)
+    return order.astype(np.int64)
 
 
 def index_window(w: Window, params: Params) -> TrailIndex:

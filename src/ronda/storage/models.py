@@ -37,7 +37,9 @@ class PersonRow(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     created_s: Mapped[float]
     # issue 6: the agency (tenant) and the officer whose caseload this is
-    agency_id: Mapped[str] = mapped_column(ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True)
+    agency_id: Mapped[str] = mapped_column(
+        ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
+    )
     officer_id: Mapped[str | None] = mapped_column(ID, index=True)
 
 
@@ -49,7 +51,9 @@ class ZoneRow(Base):
     radius_m: Mapped[float | None]
     created_s: Mapped[float]
     updated_s: Mapped[float]
-    agency_id: Mapped[str] = mapped_column(ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True)
+    agency_id: Mapped[str] = mapped_column(
+        ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
+    )
 
 
 class DeviceRow(Base):
@@ -66,7 +70,9 @@ class DeviceRow(Base):
     comms_timeout_s: Mapped[float | None]
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_s: Mapped[float]
-    agency_id: Mapped[str] = mapped_column(ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True)
+    agency_id: Mapped[str] = mapped_column(
+        ID, default=DEFAULT_AGENCY, server_default=DEFAULT_AGENCY, index=True
+    )
 
 
 class AssignmentRow(Base):

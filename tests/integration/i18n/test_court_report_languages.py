@@ -21,10 +21,9 @@ from ronda.reports.casefile import gather
 from ronda.reports.court import court_report
 from ronda.storage.db import sessions
 
-# CLDR's abbreviated month names, written out here so that the test does not
-# ask the code under test how a Spanish or Portuguese date looks.
+# CLDR's abbreviated Spanish month names, written out here so that the test
+# does not ask the code under test how a Spanish date looks.
 ES_MONTHS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic")
-PT_MONTHS = ("jan.", "fev.", "mar.", "abr.", "mai.", "jun.", "jul.", "ago.", "set.", "out.", "nov.", "dez.")
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +55,10 @@ def _spanish_instant(epoch_s: float, tz: dt.tzinfo) -> str:
 
 
 def _portuguese_instant(epoch_s: float, tz: dt.tzinfo) -> str:
+    """As written in Portugal: 01/06/2026 18:34:49 WEST."""
     local = dt.datetime.fromtimestamp(epoch_s, tz)
-    month = PT_MONTHS[local.month - 1]
     clock = f"{local.hour:02}:{local.minute:02}:{local.second:02}"
-    return f"{local.day} de {month} de {local.year} {clock} {local.tzname()}"
+    return f"{local.day:02}/{local.month:02}/{local.year} {clock} {local.tzname()}"
 
 
 ENGLISH_LEFTOVERS = (

@@ -6,7 +6,9 @@ moves and the memory bound bites; through the API too."""
 
 from __future__ import annotations
 
+import math
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,18 +17,21 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import Polygon
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.orm import Session
 
 from ronda.api.app import create_app
 from ronda.api.auth import hasher
-from ronda.correlation import Incident, Params, TrailIndex, correlate
+from ronda.cases.models import PersonRole
+from ronda.correlation import Incident, Params, Trail, TrailIndex, correlate
 from ronda.correlation.incidents import point_incident
 from ronda.geo.projection import LocalProjection
 from ronda.pipeline.service import LiveService, ServiceConfig
 from ronda.storage import cases, records, security
 from ronda.storage import investigation as repo
 from ronda.storage.db import connect, migrate, sessions
-from ronda.storage.models import RecordRow
+from ronda.storage.investigation import IN_CHUNK, POSITION, TRACKED_KINDS
+from ronda.storage.models import AssignmentRow, DeviceRow, PersonRow, RecordRow
 from ronda.storage.trail_cache import TrailCache, WarmSettings
 from ronda.tracking.records import Position
 from ronda.types import DeviceId
@@ -74,6 +79,102 @@ def incidents(seed: int, start_s: float, end_s: float) -> list[Incident]:
     return out
 
 
+def previous_load_trails(
+    s: Session,
+    start_s: float,
+    end_s: float,
+    params: Params,
+    now_s: float,
+    persons: set[str] | None = None,
+) -> list[Trail]:
+    """(The path before the warm cache, verbatim but for this docstring's
+    start: the reference the new paths must match.) The GPS trails of
+    monitored persons around [start_s, end_s]: their tags'
+    valid fixes from one gap before to one gap after, within the periods each
+    wore the tag (never a protected person, never a device before or after it
+    was worn). `persons` limits the answer to those the caller may see."""
+    lo, hi = start_s - params.max_gap_s, end_s + params.max_gap_s
+    stmt = (
+        select(AssignmentRow.device_id, AssignmentRow.person_id, AssignmentRow.start_s, AssignmentRow.end_s)
+        .join(DeviceRow, DeviceRow.id == AssignmentRow.device_id)
+        .join(PersonRow, PersonRow.id == AssignmentRow.person_id)
+        .where(
+            DeviceRow.kind.in_(TRACKED_KINDS),
+            PersonRow.role == PersonRole.MONITORED.value,
+            AssignmentRow.start_s <= min(hi, now_s),
+            or_(AssignmentRow.end_s.is_(None), AssignmentRow.end_s >= lo),
+        )
+        .order_by(AssignmentRow.start_s, AssignmentRow.id)
+    )
+    worn: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+    for device, person, a0, a1 in s.execute(stmt):
+        if persons is not None and person not in persons:
+            continue
+        worn[device].append((person, float(a0), math.inf if a1 is None else float(a1)))
+    cover: dict[str, list[float]] = {}
+    for spans in worn.values():
+        for person, a0, a1 in spans:
+            c = cover.setdefault(person, [math.inf, -math.inf])
+            c[0] = min(c[0], max(a0, lo))
+            c[1] = max(c[1], min(a1, hi, now_s))
+    # Columns straight from the driver (no ORM rows), then numpy: a window of
+    # a large caseload is ~10^5 fixes.
+    devices = sorted(worn)
+    code = {d: i for i, d in enumerate(devices)}
+    cols: list[list[Any]] = [[], [], [], [], []]
+    conn = s.connection()
+    for i in range(0, len(devices), IN_CHUNK):
+        rows = conn.execute(
+            select(
+                RecordRow.device_id, RecordRow.time_s, RecordRow.lat, RecordRow.lon, RecordRow.accuracy_m
+            ).where(
+                RecordRow.device_id.in_(devices[i : i + IN_CHUNK]),
+                RecordRow.kind == POSITION,
+                RecordRow.valid.is_(True),
+                RecordRow.lat.is_not(None),
+                RecordRow.lon.is_not(None),
+                RecordRow.time_s >= lo,
+                RecordRow.time_s <= hi,
+            )
+        ).all()
+        if rows:
+            for col, values in zip(cols, zip(*rows, strict=True), strict=True):
+                col.extend(values)
+    dev = np.fromiter((code[d] for d in cols[0]), np.int64, len(cols[0]))
+    t = np.asarray(cols[1], float)
+    acc = np.array([math.nan if a is None else a for a in cols[4]], float)
+    # who wore the device at each fix: one span per device is the rule, several the exception
+    owner = np.full(len(t), -1, np.int64)
+    person_ids = sorted(cover)
+    pcode = {p: i for i, p in enumerate(person_ids)}
+    by_dev = np.argsort(dev, kind="stable")
+    dev_bounds = np.searchsorted(dev[by_dev], np.arange(len(devices) + 1))
+    for d, spans in worn.items():
+        rows_d = by_dev[dev_bounds[code[d]] : dev_bounds[code[d] + 1]]
+        td = t[rows_d]
+        for person, a0, a1 in spans:
+            hit = rows_d[(td >= a0) & (td < a1)]  # [start, end): at a handover, the new wearer's
+            owner[hit[owner[hit] < 0]] = pcode[person]
+    keep = owner >= 0
+    order = np.lexsort((t[keep], owner[keep]))
+    idx = np.flatnonzero(keep)[order]
+    owner_sorted = owner[idx]
+    bounds = np.searchsorted(owner_sorted, np.arange(len(person_ids) + 1))
+    lat, lon = np.asarray(cols[2], float), np.asarray(cols[3], float)
+    trails = []
+    for j, person in enumerate(person_ids):
+        c0, c1 = cover[person]
+        if c1 < c0:
+            continue
+        sel = idx[bounds[j] : bounds[j + 1]]
+        trails.append(
+            Trail(
+                person, t[sel], lat[sel], lon[sel], acc[sel], [devices[k] for k in dev[sel].tolist()], c0, c1
+            )
+        )
+    return trails
+
+
 @dataclass
 class World:
     db: Engine
@@ -81,11 +182,11 @@ class World:
     now_s: float
 
     def reference(self, incs: list[Incident], params: Params) -> list[dict[str, Any]]:
-        """The path as it was: one Trail per person, TrailIndex.build."""
+        """The path as it was: one Trail per person read as before, TrailIndex.build."""
         out = []
         with sessions(self.db)() as s:
             for lo, hi, group in repo.group_incidents(incs):
-                index = TrailIndex.build(repo.load_trails(s, lo, hi, params, self.now_s), params)
+                index = TrailIndex.build(previous_load_trails(s, lo, hi, params, self.now_s), params)
                 out += [correlate(index, inc).as_json() for inc in group]
         by_id = {r["incident"]["id"]: r for r in out}
         return [by_id[i.id] for i in incs]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from ronda.api.app import PortRouter, create_app
 from ronda.api.ingest import create_ingest_app
 from ronda.pipeline.service import LiveService, ServiceConfig
 from ronda.storage import cases
@@ -22,9 +23,9 @@ def test_a_device_beyond_its_rate_gets_429_and_others_are_unaffected(tmp_path: P
         for d in ("tag-1", "tag-2"):
             cases.create_device(s, d, "gps_tag")
             cases.issue_token(s, d, f"tok-{d}")
-    app = create_ingest_app(svc, rate_per_s=0.5)  # a burst of 5, then one every 2 s
-    with TestClient(app) as c:
-        svc.caseload_changed()
+    ingest = create_ingest_app(svc, rate_per_s=0.5)  # a burst of 5, then one every 2 s
+    app = PortRouter(create_app(svc, None), ingest, ingest_port=5055)  # the API's lifespan runs the service
+    with TestClient(app, base_url="http://testserver:5055") as c:
 
         def post(token: str) -> int:
             headers = {"Authorization": f"Bearer {token}"}

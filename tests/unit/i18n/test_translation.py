@@ -68,13 +68,15 @@ def test_messages_for_the_web_app() -> None:
 def test_instants_are_local_to_the_order_with_the_zone_named() -> None:
     # Santiago is UTC-4 in July (winter), Lisbon UTC+1 (summer).
     assert format_instant(NOON_UTC, "America/Santiago", "es") == "1 jul 2026 8:00 (America/Santiago)"
-    assert format_instant(NOON_UTC, "Europe/Lisbon", "pt") == "1 de jul. de 2026 13:00 (Europe/Lisbon)"
+    # Portuguese as written in Portugal (pt_PT), like the translations
+    assert format_instant(NOON_UTC, "Europe/Lisbon", "pt") == "01/07/2026 13:00 (Europe/Lisbon)"
     assert format_instant(NOON_UTC, "America/Chicago", "en", seconds=True).startswith("Jul 1, 2026 7:00:00")
 
 
 def test_numbers_distances_durations() -> None:
     assert format_number(12345.6, "es", digits=1) == "12.345,6"
     assert format_number(12345.6, "en", digits=1) == "12,345.6"
+    assert format_number(12345.6, "pt", digits=1) == "12\u00a0345,6"  # pt_PT: a space groups
     assert format_distance(85.4, "pt") == "85 m"
     assert format_distance(1234, "es") == "1,2 km"
     assert format_distance(1234, "en") == "1.2 km"
@@ -120,5 +122,5 @@ def test_court_report_dates_the_readers_way_with_the_zone() -> None:
     lisbon = ZoneInfo("Europe/Lisbon")
     assert format_wall_clock(NOON_UTC, lisbon, "en") == "2026-07-01 13:00:00 WEST"
     assert format_wall_clock(NOON_UTC, lisbon, "es") == "1 jul 2026 13:00:00 WEST"
-    assert format_wall_clock(NOON_UTC, lisbon, "pt", seconds=False) == "1 de jul. de 2026 13:00 WEST"
+    assert format_wall_clock(NOON_UTC, lisbon, "pt", seconds=False) == "01/07/2026 13:00 WEST"
     assert format_wall_clock(NOON_UTC, ZoneInfo("America/Santiago"), "es").endswith("8:00:00 UTC-04:00")
