@@ -13,6 +13,9 @@ TOML sections and their variables::
     [server]       host, port, ingest_port, api_token, checkpoint_every_s
     [gateway]      enabled, host, mqtt..., metrics_port; [gateway.ports] gt06 = 5023 / "off"
     [distributed]  nats_url, stream, partitions, lease_ttl_s, worker_id ...
+    [security]     secret_key, session_idle_s, lockout_*, retention_days ...
+    [map]          tiles (RONDA_MAP_TILES), attribution
+    [prison]       recover_s, max_future_s, wall_clock, keep_sightings_s ...
 
 Adding settings (other areas): write a frozen dataclass section whose fields
 are declared with `setting(default, "RONDA_<NAME>")`, add it as a field of
@@ -115,9 +118,12 @@ def _positive_int(raw: Any, name: str) -> int:
     return value
 
 
-def setting(default: Any, env: str, parse: Callable[[Any, str], Any] | None = None, **kw: Any) -> Any:
-    """A settings field read from the variable `env` (and the file, by field name)."""
-    meta = {"env": env, "parse": parse}
+def setting(
+    default: Any, env: str, parse: Callable[[Any, str], Any] | None = None, *, blank: bool = False, **kw: Any
+) -> Any:
+    """A settings field read from the variable `env` (and the file, by field name).
+    An empty variable means "unset", unless `blank`: then it is the value."""
+    meta = {"env": env, "parse": parse, "blank": blank}
     if callable(default) and not isinstance(default, type):
         return field(default_factory=default, metadata=meta, **kw)
     return field(default=default, metadata=meta, **kw)
@@ -154,7 +160,7 @@ def _section(cls: type[Any], env: Mapping[str, str], table: Mapping[str, Any], w
         if f.name in table:
             values[f.name] = _parse(f, table[f.name], f"{where}.{f.name}")
         raw = env.get(f.metadata["env"])
-        if raw is not None and raw != "":
+        if raw is not None and (raw != "" or f.metadata.get("blank")):
             values[f.name] = _parse(f, raw, f.metadata["env"])
     return values
 
@@ -273,9 +279,53 @@ class SecuritySettings:
     episode to this long after."""
 
 
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """The web UI's base map (docs/operators.md)."""
+
+    tiles: str = setting(OSM_TILES, "RONDA_MAP_TILES", blank=True)
+    """Tile URL template (`https://.../{z}/{x}/{y}.png`); empty: no base map, zones and
+    tracks on a plain background (an offline centre)."""
+    attribution: str | None = setting(None, "RONDA_MAP_ATTRIBUTION", blank=True)
+    """The tiles' credit line; unset: OpenStreetMap's when its tiles are used, else none."""
+
+    @property
+    def credit(self) -> str:
+        if self.attribution is not None:
+            return self.attribution
+        return OSM_ATTRIBUTION if self.tiles == OSM_TILES else ""
+
+
+@dataclass(frozen=True)
+class PrisonSettings:
+    """The prison monitor inside `ronda serve` (docs/prison.md)."""
+
+    recover_s: float = setting(300.0, "RONDA_PRISON_RECOVER_S", _seconds)
+    """On start, this much of the stored sightings is replayed to rebuild where everyone is."""
+    max_future_s: float = setting(300.0, "RONDA_PRISON_MAX_FUTURE_S", _seconds)
+    """Records dated further ahead of the server's clock are refused."""
+    wall_clock: bool = setting(True, "RONDA_PRISON_WALL_CLOCK")
+    """Also advance on the server's clock (off: only on the readers' time, as the demo runs)."""
+    keep_sightings_s: float = setting(86400.0, "RONDA_PRISON_KEEP_SIGHTINGS_S", _seconds)
+    """Raw reader sightings are purged after this long; moves, alerts and counts stay."""
+    tick_s: float = setting(1.0, "RONDA_PRISON_TICK_S", _seconds)
+    """How often the monitor advances its timers."""
+    purge_every_s: float = setting(600.0, "RONDA_PRISON_PURGE_EVERY_S", _seconds)
+
+
 # ---------------------------------------------------------------- the model
 
-SECTIONS: dict[str, str] = {"gateway": "gateway", "distributed": "distributed", "security": "security"}
+SECTIONS: dict[str, str] = {
+    "gateway": "gateway",
+    "distributed": "distributed",
+    "security": "security",
+    "map": "map",
+    "prison": "prison",
+}
 """Settings field -> TOML table, for sections (dataclasses of `setting` fields)."""
 
 
@@ -296,6 +346,8 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     distributed: DistributedSettings = field(default_factory=DistributedSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    map: MapSettings = field(default_factory=MapSettings)
+    prison: PrisonSettings = field(default_factory=PrisonSettings)
 
     @property
     def effective_database_url(self) -> str:

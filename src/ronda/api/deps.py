@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from ronda.config import Settings
 from ronda.errors import InvalidInput
 from ronda.pipeline.service import LiveService
 
@@ -39,3 +40,13 @@ def epoch(value: dt.datetime | None, field: str) -> float | None:
 
 def when(epoch_s: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch_s, dt.UTC)
+
+
+def settings(request: Request) -> Settings:
+    """The server's settings (`ronda serve` sets them on the app); an app made
+    without them (tests, embedding) reads the environment and RONDA_CONFIG."""
+    got: Settings | None = getattr(request.app.state, "settings", None)
+    if got is None:
+        got = Settings.from_env()
+        request.app.state.settings = got
+    return got

@@ -4,9 +4,7 @@ state of every person the caller may see, a person's device events."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -16,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ronda.api import auth
 from ronda.api import schemas as sc
-from ronda.api.deps import epoch, tx, when
+from ronda.api.deps import epoch, settings, tx, when
 from ronda.api.policy import authenticator, current_caller, scope_of
 from ronda.errors import InvalidInput
 from ronda.storage import alerts, cases
@@ -25,29 +23,12 @@ from ronda.storage.models import DeviceRow, PersonRow, RecordRow
 router = APIRouter(prefix="/api", tags=["map"])
 PathId = Annotated[str, Path(pattern=sc.ID_PATTERN, max_length=64)]
 
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 # Without a device-specific timeout, a person is shown as "no recent data"
 # once their freshest device has been silent this long.
 DEFAULT_STALE_S = 15 * 60.0
 VIOLATIONS = frozenset({"exclusion", "inclusion", "proximity"})
 DEVICE_PROBLEMS = frozenset({"tamper", "low_battery", "comms_loss", "no_fix"})
 State = Literal["violation", "device_problem", "no_data", "compliant"]
-
-
-@dataclass(frozen=True)
-class MapSettings:
-    """RONDA_MAP_TILES: the base map's tile URL template (empty: a plain
-    background, for offline centres); RONDA_MAP_ATTRIBUTION: its credit line."""
-
-    tile_url: str = OSM_TILES
-    attribution: str = OSM_ATTRIBUTION
-
-    @classmethod
-    def from_env(cls) -> MapSettings:
-        tiles = os.environ.get("RONDA_MAP_TILES", OSM_TILES).strip()
-        default_credit = OSM_ATTRIBUTION if tiles == OSM_TILES else ""
-        return cls(tiles, os.environ.get("RONDA_MAP_ATTRIBUTION", default_credit).strip())
 
 
 class MapConfigOut(BaseModel):
@@ -88,10 +69,10 @@ class DeviceEventOut(BaseModel):
 
 
 @router.get("/map/config")
-def map_config() -> MapConfigOut:
+def map_config(request: Request) -> MapConfigOut:
     """The base map the web UI draws (tile URL template and credit; empty URL: no base map)."""
-    m = MapSettings.from_env()
-    return MapConfigOut(tile_url=m.tile_url, attribution=m.attribution)
+    m = settings(request).map
+    return MapConfigOut(tile_url=m.tiles, attribution=m.credit)
 
 
 def _latest(s: Session, device: str, positions_only: bool) -> RecordRow | None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from ronda.api.deps import epoch, service, tx
+from ronda.api.deps import epoch, service, settings, tx
 from ronda.api.policy import current_caller
 from ronda.errors import InvalidInput
 from ronda.facility.records import (
@@ -24,7 +24,7 @@ from ronda.facility.records import (
     FacilityRecord,
     ReaderHeartbeat,
 )
-from ronda.pipeline.prison import PrisonService, PrisonSettings, headcount_summary
+from ronda.pipeline.prison import PrisonService, headcount_summary
 from ronda.storage import prison as store
 from ronda.storage.errors import NotFound
 from ronda.tracking.records import Sighting
@@ -53,7 +53,7 @@ def prison(request: Request) -> PrisonService:
             got = PrisonService(
                 svc.sessions,
                 bus=svc.bus,
-                settings=PrisonSettings.from_env(),
+                settings=settings(request).prison,
                 listeners=getattr(svc, "listeners", ()),
                 severity=getattr(svc, "severity", None),
             )

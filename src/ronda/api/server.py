@@ -140,8 +140,10 @@ async def serve(
             await gateway.start()
             alerts_rt.attach_gateway(gateway)  # pursuit mode asks devices through it
         await alerts_rt.start()
+        api = create_app(svc, settings.api_token, security=settings.security, retention=True)
+        api.state.settings = settings
         app = PortRouter(
-            create_app(svc, settings.api_token, security=settings.security, retention=True),
+            api,
             create_ingest_app(svc, rate_per_s=settings.security.ingest_per_s),
             ingest_port,
         )

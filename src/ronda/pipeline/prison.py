@@ -23,7 +23,6 @@ effects replayed are stored idempotently, so no alert is raised twice.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import Counter
@@ -33,6 +32,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ronda.config import PrisonSettings
 from ronda.errors import InvalidInput
 from ronda.facility.episodes import FacilityEffect, HeadcountDue
 from ronda.facility.headcount import Headcount, occupancy, take_headcount
@@ -57,33 +57,6 @@ PRISON_SEVERITY = {
     "feed_loss": "high",
     "reader_offline": "medium",
 }
-
-
-@dataclass(frozen=True)
-class PrisonSettings:
-    recover_s: float = 300.0  # replayed on start (RONDA_PRISON_RECOVER_S)
-    max_future_s: float = (
-        300.0  # refuse records this far ahead of the server's clock (RONDA_PRISON_MAX_FUTURE_S)
-    )
-    wall_clock: bool = True  # advance on the server's clock too (RONDA_PRISON_WALL_CLOCK)
-    keep_sightings_s: float = (
-        86400.0  # raw sightings kept this long; moves and alerts stay (RONDA_PRISON_KEEP_SIGHTINGS_S)
-    )
-    tick_s: float = 1.0
-    purge_every_s: float = 600.0
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> PrisonSettings:
-        e = os.environ if env is None else env
-        try:
-            return cls(
-                recover_s=float(e.get("RONDA_PRISON_RECOVER_S", cls.recover_s)),
-                max_future_s=float(e.get("RONDA_PRISON_MAX_FUTURE_S", cls.max_future_s)),
-                keep_sightings_s=float(e.get("RONDA_PRISON_KEEP_SIGHTINGS_S", cls.keep_sightings_s)),
-                wall_clock=e.get("RONDA_PRISON_WALL_CLOCK", "1").lower() not in ("0", "false", "no", "off"),
-            )
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field="RONDA_PRISON_*") from None
 
 
 @dataclass
