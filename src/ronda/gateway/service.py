@@ -17,11 +17,11 @@ from types import TracebackType
 
 from ronda.gateway.commands import Command, CommandKind, CommandStore, MemoryCommandStore
 from ronda.gateway.dispatch import CommandDispatcher
-from ronda.gateway.http_metrics import MetricsEndpoint
 from ronda.gateway.metrics import GatewayMetrics
 from ronda.gateway.mqtt import MqttGateway, MqttSettings
 from ronda.gateway.protocols import PROTOCOLS
 from ronda.gateway.tcp import StreamServer, TcpLimits
+from ronda.pipeline.ops import OpsEndpoint
 from ronda.pipeline.ports import RecordSink
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,11 @@ class Gateway:
             for name, port in self.config.ports.items()
         }
         self.mqtt = MqttGateway(sink, self.metrics, self.config.mqtt, clock) if self.config.mqtt else None
+        # /metrics, plus /healthz and /readyz (a listening gateway is ready)
+        ops_port = self.config.metrics_port
         self.endpoint = (
-            MetricsEndpoint(self.metrics, self.config.metrics_host, self.config.metrics_port)
-            if self.config.metrics_port is not None
+            OpsEndpoint([self.metrics.registry], lambda: None, self.config.metrics_host, ops_port)
+            if ops_port is not None
             else None
         )
         self._mqtt_task: asyncio.Task[None] | None = None

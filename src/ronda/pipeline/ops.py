@@ -1,5 +1,5 @@
-"""/healthz, /readyz and /metrics of a distributed-mode process (worker,
-gateway): a tiny asyncio HTTP endpoint, no framework.
+"""/healthz, /readyz and /metrics of a process that has no HTTP server of
+its own (worker, device gateway): a tiny asyncio HTTP endpoint, no framework.
 
 - ``/healthz``: the process is alive and its event loop answers (200);
 - ``/readyz``: it can do its work now (200), or why not (503): e.g. NATS
@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
+_MAX_HEADER_BYTES = 16 * 1024
 
 Readiness = Callable[[], str | None]
 """None when ready, else the reason it is not."""
@@ -72,6 +73,8 @@ class OpsEndpoint:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+            if len(head) > _MAX_HEADER_BYTES:
+                raise ValueError("header too large")
             method, _, rest = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
             path = rest.split(" ", 1)[0].split("?", 1)[0]
             if method not in ("GET", "HEAD"):

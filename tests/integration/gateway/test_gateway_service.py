@@ -64,6 +64,8 @@ async def test_metrics_endpoint_serves_the_counters() -> None:
         ):
             assert line in body
         assert (await http_get(gw.endpoint.port, "/other"))[0] == "HTTP/1.1 404 Not Found"
+        for probe in ("/healthz", "/readyz"):  # for a load balancer or systemd watchdog
+            assert (await http_get(gw.endpoint.port, probe))[0] == "HTTP/1.1 200 OK"
         await device.close()
 
 
