@@ -6,8 +6,12 @@ its oldest messages (and is told how many)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from ronda.tracking.records import Position, Record
+from ronda.types import to_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +67,19 @@ class Bus:
         """Publish from a worker thread (the engine's)."""
         if self._loop is not None and self.subscribers:
             self._loop.call_soon_threadsafe(self.publish, topic, data)
+
+
+def publish_positions(bus: Bus, records: Iterable[Record]) -> None:
+    """Each valid fix as a `position` event of the live stream (what the map draws)."""
+    for rec in records:
+        if isinstance(rec, Position) and rec.valid:
+            bus.publish(
+                "position",
+                {
+                    "device": rec.device,
+                    "time": to_iso(rec.time_s),
+                    "lat": rec.lat,
+                    "lon": rec.lon,
+                    "accuracy": rec.accuracy_m,
+                },
+            )

@@ -28,10 +28,10 @@ from sqlalchemy import select
 
 from ronda.config import Settings
 from ronda.pipeline import jetstream
+from ronda.pipeline.bus import publish_positions
 from ronda.pipeline.jetstream import Inventory, JetStreamSink
 from ronda.pipeline.service import LiveService
 from ronda.storage.models_distributed import PartitionCheckpointRow
-from ronda.tracking.records import Position
 from ronda.types import to_iso
 
 log = logging.getLogger(__name__)
@@ -90,18 +90,7 @@ class DistributedService(LiveService):
             records = jetstream.decode(msg.data)
         except Exception:
             return
-        for rec in records:
-            if isinstance(rec, Position) and rec.valid:
-                self.bus.publish(
-                    "position",
-                    {
-                        "device": rec.device,
-                        "time": to_iso(rec.time_s),
-                        "lat": rec.lat,
-                        "lon": rec.lon,
-                        "accuracy": rec.accuracy_m,
-                    },
-                )
+        publish_positions(self.bus, records)
 
     def status(self) -> dict[str, Any]:
         with self.sessions() as s:

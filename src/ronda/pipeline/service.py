@@ -34,13 +34,12 @@ from ronda.engine.engine import Engine
 from ronda.engine.episodes import Effect, EpisodeClosed
 from ronda.engine.params import EngineParams
 from ronda.engine.snapshot import restore, snapshot
-from ronda.pipeline.bus import Bus
+from ronda.pipeline.bus import Bus, publish_positions
 from ronda.pipeline.ports import EffectEvent, EffectListener, dispatch_effects
 from ronda.pipeline.store_sink import Committed, StoreSink
 from ronda.storage import alerts, cases, checkpoints, records
 from ronda.storage.caseload import load_caseload
 from ronda.storage.db import sessions
-from ronda.tracking.records import Position
 from ronda.types import to_iso
 
 log = logging.getLogger(__name__)
@@ -218,18 +217,7 @@ class LiveService:
     def _committed(self, new: Committed) -> None:
         self._put(("records", new))
         if self.bus.subscribers:
-            for _, rec in new:
-                if isinstance(rec, Position) and rec.valid:
-                    self.bus.publish(
-                        "position",
-                        {
-                            "device": rec.device,
-                            "time": to_iso(rec.time_s),
-                            "lat": rec.lat,
-                            "lon": rec.lon,
-                            "accuracy": rec.accuracy_m,
-                        },
-                    )
+            publish_positions(self.bus, (rec for _, rec in new))
 
     async def _ticker(self) -> None:
         while True:
