@@ -79,6 +79,14 @@ def arrivals(scenario: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def where_to_sign_in(settings: Settings, running: Running, folder: Path) -> tuple[str, str, str]:
+    """The host and page a newcomer opens, and the demo users' logins as lines to print."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    users = (folder / "users.txt").read_text(encoding="utf-8").split("\n")
+    logins = "".join(f"    {u:<11} {p:<14} {r}\n" for u, p, r in (x.split() for x in users if x))
+    return host, f"http://{host}:{running.api_port}/", logins
+
+
 async def play(
     url: str, lines: list[dict[str, Any]], tokens: dict[str, str], speed: float, start_s: float
 ) -> None:
@@ -132,10 +140,7 @@ async def run_demo(
     lines = await asyncio.to_thread(arrivals, scenario)
 
     async def ready(running: Running) -> None:
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-        page = f"http://{host}:{running.api_port}/"
-        users = (folder / "users.txt").read_text(encoding="utf-8").split("\n")
-        logins = "".join(f"    {u:<11} {p:<14} {r}\n" for u, p, r in (x.split() for x in users if x))
+        host, page, logins = where_to_sign_in(settings, running, folder)
         print(
             f"\n  Open {page} to watch alerts arrive ({speed:g}x time; API docs at {page}docs)\n"
             f"  Sign in as (user, password, role; also in {folder / 'users.txt'}):\n{logins}"

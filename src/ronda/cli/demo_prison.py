@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import os
 import secrets
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from ronda.api.server import Running, serve
+from ronda.cli.demo import where_to_sign_in
 from ronda.cli.security import create_demo_users
 from ronda.config import Settings
 from ronda.facility.records import BandEvent, DoorCrossing, FacilityRecord, ReaderHeartbeat
@@ -111,20 +111,18 @@ async def play(url: str, facility: str, day: PrisonDay, token: str, speed: float
 async def run_prison_demo(settings: Settings, folder: Path, *, wings: int, speed: float, seed: int) -> None:
     print(f"ronda demo --prison: simulating a prison day ({wings} wings of 10 cells) ...", flush=True)
     day, _ = await asyncio.to_thread(prepare, folder, wings=wings, seed=seed)
-    # The facility runs on its readers' clock, which the demo runs ahead of the server's.
-    os.environ["RONDA_PRISON_WALL_CLOCK"] = "0"
-    os.environ["RONDA_PRISON_MAX_FUTURE_S"] = str(10 * 86400)
     token = settings.api_token or secrets.token_urlsafe(24)  # the readers' service credential
     settings = dataclasses.replace(
-        settings, api_token=token, gateway=dataclasses.replace(settings.gateway, enabled=False)
+        settings,
+        api_token=token,
+        gateway=dataclasses.replace(settings.gateway, enabled=False),
+        # The facility runs on its readers' clock, which the demo runs ahead of the server's.
+        prison=dataclasses.replace(settings.prison, wall_clock=False, max_future_s=10 * 86400.0),
     )
     facility = day.facility.id
 
     async def ready(running: Running) -> None:
-        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-        page = f"http://{host}:{running.api_port}/"
-        users = (folder / "users.txt").read_text(encoding="utf-8").split("\n")
-        logins = "".join(f"    {u:<11} {p:<14} {r}\n" for u, p, r in (x.split() for x in users if x))
+        host, page, logins = where_to_sign_in(settings, running, folder)
         print(
             f"\n  Open {page}prison#token={token} for the facility view ({speed:g}x time),\n"
             f"  or sign in at {page} as (user, password, role; also in {folder / 'users.txt'}):\n{logins}"
