@@ -62,6 +62,9 @@ def setup(folder: Path) -> Path:
     return folder
 
 
+TOKEN = "embedded-gateway-test-token"
+
+
 @asynccontextmanager
 async def server(db_url: str, tmp_path: Path) -> AsyncIterator[Running]:
     db = connect(db_url)
@@ -76,6 +79,7 @@ async def server(db_url: str, tmp_path: Path) -> AsyncIterator[Running]:
         host="127.0.0.1",
         port=0,
         ingest_port=0,
+        api_token=TOKEN,
         gateway=GatewaySettings(ports={"gt06": 0, "h02": 0}, mqtt="off"),
     )
     ready: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
@@ -109,7 +113,9 @@ async def test_a_gt06_tracker_in_an_exclusion_zone_is_stored_served_and_alerted(
         assert svc.sink.stats.counters["stored"] == 6
 
         url = f"http://127.0.0.1:{running.api_port}"
-        async with httpx.AsyncClient(base_url=url, timeout=10) as api:
+        # the service credential a machine client uses; reading positions states why
+        headers = {"Authorization": f"Bearer {TOKEN}", "X-Ronda-Purpose": "gateway integration test"}
+        async with httpx.AsyncClient(base_url=url, timeout=10, headers=headers) as api:
             r = await api.get(
                 f"/api/devices/{IMEI}/positions",
                 params={"start": to_iso(t0 - 1), "end": to_iso(t0 + 3600)},
@@ -132,6 +138,10 @@ async def test_a_gt06_tracker_in_an_exclusion_zone_is_stored_served_and_alerted(
 
             await eventually_async(raised)
             assert found[0]["person"] == "p1"
+
+        # pursuit mode: the open exclusion episode asks the tag to report every 15 s
+        command = await device.read_until(b"\r\n")
+        assert command[3] == gt06.COMMAND and b"TIMER,15#" in command
 
         # a resend of an acked frame is acked again and stores nothing twice
         await device.send(testing.gt06_location(t0, ZONE[0] + 0.0009, ZONE[1], serial=20))
