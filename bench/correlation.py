@@ -184,7 +184,8 @@ def through_server(url: str, persons: int, days: int, interval_s: float, queries
     params = Params(max_gap_s=max(900.0, 3 * interval_s))
     incidents = []
     for i in range(queries):
-        ws = float(rng.uniform(START_S + 3600, START_S + days * 86400.0 - 7200))
+        # whole seconds: the API takes instants to the millisecond
+        ws = float(round(rng.uniform(START_S + 3600, START_S + days * 86400.0 - 7200)))
         k = int(rng.integers(len(t)))
         incidents.append(Incident(f"q{i}", ws, ws + 3600, Point(float(lon[k]), float(lat[k])), 200.0))
 
@@ -196,9 +197,6 @@ def through_server(url: str, persons: int, days: int, interval_s: float, queries
             row, _ = repo.run_correlation(s, [inc], params, who)
             db_answers.append(json.loads(json.dumps(repo.run_json(row)["results"])))  # as sent
         db_ms.append((time.perf_counter() - s0) * 1000)
-        with make() as s:
-            w, _ = repo.load_window(s, inc.start_s, inc.end_s, params, time.time())
-        fixes_read.append(len(w.fixes.t))
 
     # (2) the API, end to end (HTTP in process: auth, scope, read, index, correlate, record, audit)
     warm_days = (time.time() - START_S) / 86400 + 1  # the whole generated history is warm
@@ -238,6 +236,10 @@ def through_server(url: str, persons: int, days: int, interval_s: float, queries
             sources.append(run["summary"][0]["trails_from"])
             same += run["results"] == expect
         stats = cache.stats()
+        with make() as s:
+            for inc in incidents:
+                w, _ = repo.load_window(s, inc.start_s, inc.end_s, params, time.time(), cache=cache)
+                fixes_read.append(len(w.fixes.t))
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     db.dispose()
 

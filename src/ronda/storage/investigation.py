@@ -95,7 +95,7 @@ def read_worn(s: Session, lo: float, hi: float, now_s: float, persons: set[str] 
         .order_by(AssignmentRow.start_s, AssignmentRow.id)
     )
     worn: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
-    for device, person, a0, a1 in s.execute(stmt):
+    for device, person, a0, a1 in s.connection().execute(stmt):  # rows, not ORM objects
         if persons is not None and person not in persons:
             continue
         worn[device].append((person, float(a0), math.inf if a1 is None else float(a1)))
