@@ -16,6 +16,7 @@ TOML sections and their variables::
     [security]     secret_key, session_idle_s, lockout_*, retention_days ...
     [map]          tiles (RONDA_MAP_TILES), attribution
     [prison]       recover_s, max_future_s, wall_clock, keep_sightings_s ...
+    [correlation]  days, max_fixes (the API's warm copy of recent fixes)
 
 Adding settings (other areas): write a frozen dataclass section whose fields
 are declared with `setting(default, "RONDA_<NAME>")`, add it as a field of
@@ -79,6 +80,21 @@ def _seconds(raw: Any, name: str) -> float:
     if not 0 < value < 1e6:
         raise InvalidInput(f"not a number of seconds: {raw!r}", field=name)
     return value
+
+
+def _duration(raw: Any, name: str) -> float:
+    """Seconds, zero or more, with no upper bound (a period of history, a tolerance)."""
+    value = _float(raw, name)
+    if not 0 <= value < float("inf"):
+        raise InvalidInput(f"not a number of seconds: {raw!r}", field=name)
+    return value
+
+
+def _optional_seconds(raw: Any, name: str) -> float | None:
+    """Seconds, or None for ``auto`` / empty (a default derived from other settings)."""
+    if isinstance(raw, str) and raw.strip().lower() in ("", "auto"):
+        return None
+    return _seconds(raw, name)
 
 
 def _bool(raw: Any, name: str) -> bool:
@@ -214,6 +230,11 @@ class GatewaySettings:
         return cls(ports=ports, **values)
 
 
+LEASE_TRUST = 0.75
+"""A worker acts for a partition for this share of the lease ttl after it sent
+the last successful renewal: the rest is the margin for clocks and delays."""
+
+
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -240,6 +261,9 @@ class DistributedSettings:
     """The JetStream key-value bucket holding one lease per partition."""
     lease_ttl_s: float = setting(4.0, "RONDA_LEASE_TTL_S", _seconds)
     """A worker that stops renewing loses its partitions after this long."""
+    lease_renew_s: float | None = setting(None, "RONDA_LEASE_RENEW_S", _optional_seconds)
+    """How often a worker renews its leases (unset: ttl/4). A lease is trusted for 3/4
+    of the ttl after a renewal was sent, so at least two renewals must fit in that."""
     worker_id: str = setting(_default_worker_id, "RONDA_WORKER_ID")
     worker_host: str = setting("127.0.0.1", "RONDA_WORKER_HOST")
     worker_port: int | None = setting(9110, "RONDA_WORKER_PORT")
@@ -252,6 +276,19 @@ class DistributedSettings:
     """Core NATS subjects on which workers announce stored alerts to API servers (``<prefix>.alert``)."""
     caseload_refresh_s: float = setting(10.0, "RONDA_CASELOAD_REFRESH_S", _seconds)
     """How often workers and gateways reread the caseload (devices, persons, orders)."""
+
+    def __post_init__(self) -> None:
+        if self.lease_renew_s is not None and self.lease_renew_s * 2 > self.lease_ttl_s * LEASE_TRUST:
+            raise InvalidInput(
+                f"renewing every {self.lease_renew_s} s leaves no second chance within a "
+                f"{self.lease_ttl_s} s lease (at most {self.lease_ttl_s * LEASE_TRUST / 2:g} s)",
+                field="RONDA_LEASE_RENEW_S",
+            )
+
+    @property
+    def lease_renew_every_s(self) -> float:
+        """The renewal interval in force: the setting, or ttl/4."""
+        return self.lease_renew_s if self.lease_renew_s is not None else self.lease_ttl_s / 4
 
 
 @dataclass(frozen=True)
@@ -304,17 +341,32 @@ class MapSettings:
 class PrisonSettings:
     """The prison monitor inside `ronda serve` (docs/prison.md)."""
 
-    recover_s: float = setting(300.0, "RONDA_PRISON_RECOVER_S", _seconds)
+    recover_s: float = setting(300.0, "RONDA_PRISON_RECOVER_S", _duration)
     """On start, this much of the stored sightings is replayed to rebuild where everyone is."""
-    max_future_s: float = setting(300.0, "RONDA_PRISON_MAX_FUTURE_S", _seconds)
+    max_future_s: float = setting(300.0, "RONDA_PRISON_MAX_FUTURE_S", _duration)
     """Records dated further ahead of the server's clock are refused."""
     wall_clock: bool = setting(True, "RONDA_PRISON_WALL_CLOCK")
     """Also advance on the server's clock (off: only on the readers' time, as the demo runs)."""
-    keep_sightings_s: float = setting(86400.0, "RONDA_PRISON_KEEP_SIGHTINGS_S", _seconds)
+    keep_sightings_s: float = setting(86400.0, "RONDA_PRISON_KEEP_SIGHTINGS_S", _duration)
     """Raw reader sightings are purged after this long; moves, alerts and counts stay."""
     tick_s: float = setting(1.0, "RONDA_PRISON_TICK_S", _seconds)
     """How often the monitor advances its timers."""
     purge_every_s: float = setting(600.0, "RONDA_PRISON_PURGE_EVERY_S", _seconds)
+
+
+@dataclass(frozen=True)
+class WarmSettings:
+    """Crime-scene correlation's warm copy of recent fixes in the API process
+    (docs/investigation.md): older windows are read from the database."""
+
+    days: float = setting(30.0, "RONDA_CORRELATION_WARM_DAYS", _duration)
+    """Days of GPS fixes kept in memory; 0 turns the warm copy off."""
+    max_fixes: int = setting(100_000_000, "RONDA_CORRELATION_WARM_MAX_FIXES", _int)
+    """At most this many fixes (32 bytes each: 3 GiB); past it the oldest days are left to the database."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.days > 0 and self.max_fixes > 0
 
 
 # ---------------------------------------------------------------- the model
@@ -325,6 +377,7 @@ SECTIONS: dict[str, str] = {
     "security": "security",
     "map": "map",
     "prison": "prison",
+    "correlation": "correlation",
 }
 """Settings field -> TOML table, for sections (dataclasses of `setting` fields)."""
 
@@ -348,6 +401,7 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     map: MapSettings = field(default_factory=MapSettings)
     prison: PrisonSettings = field(default_factory=PrisonSettings)
+    correlation: WarmSettings = field(default_factory=WarmSettings)
 
     @property
     def effective_database_url(self) -> str:

@@ -19,7 +19,7 @@ from shapely.geometry import shape
 from ronda.alerts.policy import DEFAULT_TARGETS_S
 from ronda.api import auth
 from ronda.api import schemas as sc
-from ronda.api.deps import epoch, service, tx
+from ronda.api.deps import epoch, service, settings, tx
 from ronda.api.policy import authenticator, current_caller, scope_of
 from ronda.compliance import DecisionKind, Policy, decide, history, programme
 from ronda.correlation import Incident, Params
@@ -27,7 +27,7 @@ from ronda.correlation.incidents import parse_csv, point_incident
 from ronda.errors import InvalidInput
 from ronda.storage import investigation as repo
 from ronda.storage.investigation import Requester
-from ronda.storage.trail_cache import TrailCache, WarmSettings
+from ronda.storage.trail_cache import TrailCache
 from ronda.zones.geometry import validate_zone_geometry
 
 router = APIRouter(tags=["investigation"])
@@ -115,7 +115,7 @@ def trail_cache(request: Request) -> TrailCache | None:
         with _cache_lock:
             cache = getattr(state, "trail_cache", None)
             if cache is None:
-                cache = TrailCache(WarmSettings.from_env())
+                cache = TrailCache(settings(request).correlation)
                 state.trail_cache = cache
     if not cache.settings.enabled:
         return None

@@ -19,6 +19,15 @@ a backlog, and the wall clock (ticks: comms-loss and schedule timers) only
 once it has caught up: a worker catching up after an outage must not declare
 every device silent before it has read what they sent.
 
+Leases: a runner acts (stores effects, writes checkpoints) only while its
+worker trusts the lease (pipeline/leases.py). When the trust lapses, because
+renewals were late, the runner pauses, and goes on once a renewal succeeds;
+a step cut short by the lapse (records fed, effects not stored) is started
+again from the checkpoint. Only the lease layer stops a runner (lease refused
+or given up, or released), so a partition the worker holds is always being
+read. Decoding and every other CPU-bound step runs in a thread, off the
+event loop that renews the leases.
+
 Takeover: a worker that dies stops renewing its leases; within the lease
 ttl another worker acquires each partition, restores its last checkpoint and
 re-reads the stream from there. Records and effects of the messages between
@@ -199,6 +208,9 @@ class PartitionRunner:
         # Engine steps run in threads, which cancelling the task does not stop:
         # the lock keeps a last checkpoint from snapshotting a half-fed batch.
         self.lock = threading.Lock()
+        # set while the engine is ahead of what is stored (a step under way, or
+        # one that failed half-way): such a state is never checkpointed
+        self.dirty = False
 
     # ---------------------------------------------------------- engine side
 
@@ -221,7 +233,10 @@ class PartitionRunner:
             restore(fresh, cp.state)
             engine = carry_state(fresh, engine)
             self.progress.last_seq = cp.last_stream_seq
+        else:
+            self.progress.last_seq = 0
         self.engine, self.caseload = engine, caseload
+        self.dirty = False
         self.progress.last_checkpoint_s = time.time()
 
     def reload(self) -> None:
@@ -233,10 +248,26 @@ class PartitionRunner:
             self.engine = carry_state(self.engine, self._build(caseload, routes))
             self.caseload = caseload
 
-    def process(self, batch: list[tuple[int, list[Record]]]) -> Announce:
-        """Store the records, feed them, store the effects (a worker thread)."""
+    def process(self, raw: list[tuple[int, bytes]]) -> Announce:
+        """Decode the messages, store the records, feed them, store the effects
+        (a worker thread: none of it on the event loop that renews the leases)."""
         with self.lock:
-            return self._process(batch)
+            batch = [(seq, recs) for seq, recs in (self._decode(seq, data) for seq, data in raw)]
+            if not any(recs for _, recs in batch):
+                self.progress.last_seq = batch[-1][0]
+                return Announce()
+            self.dirty = True
+            out = self._process(batch)
+            self.dirty = False
+            return out
+
+    def _decode(self, seq: int, data: bytes) -> tuple[int, list[Record]]:
+        try:
+            return seq, jetstream.decode(data)
+        except Exception:  # a message no record can come from: counted, skipped
+            log.exception("partition %d: undecodable message %d skipped", self.p, seq)
+            self.w.metrics.failures.inc()
+            return seq, []
 
     def _process(self, batch: list[tuple[int, list[Record]]]) -> Announce:
         engine = self.engine
@@ -266,12 +297,15 @@ class PartitionRunner:
         with self.lock:
             assert self.engine is not None
             self.progress.last_tick_s = now_s
-            return self.store(self.engine.advance(now_s), {})
+            self.dirty = True
+            out = self.store(self.engine.advance(now_s), {})
+            self.dirty = False
+            return out
 
     def store(self, effects: list[Effect], received: dict[str, float]) -> Announce:
         if not effects:
             return Announce()
-        if not self.w.leases_valid(self.p):
+        if not self.w.owns(self):
             raise LeaseLost(self.p)
         with self.w.sessions.begin() as s:
             stored = [alerts.store_episode(s, eff.episode, self.w.severity) for eff in effects]
@@ -292,7 +326,7 @@ class PartitionRunner:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
-        if self.engine is None or not self.w.leases_valid(self.p):
+        if self.engine is None or self.dirty or not self.w.owns(self):
             return
         state = snapshot(self.engine)
         with self.w.sessions.begin() as s:
@@ -314,75 +348,85 @@ class PartitionRunner:
         )
 
     async def run(self) -> None:
-        while True:  # the database may be down: keep the lease, retry
-            if not self.w.leases_valid(self.p):
-                return
-            try:
-                await asyncio.to_thread(self.restore)
-                break
-            except Exception:
-                log.exception("partition %d: cannot restore its checkpoint; retrying", self.p)
-                self.w.metrics.failures.inc()
-                await asyncio.sleep(1.0)
-        self.w.metrics.owned.labels(str(self.p)).set(1)
-        log.info("partition %d: resumed at stream sequence %d", self.p, self.progress.last_seq)
-        cfg = self.w.settings
+        """Read the partition for as long as the lease layer lets it run."""
+        restored = False
+        paused_s: float | None = None
         while True:
-            if not self.w.leases_valid(self.p):
-                return
-            try:
-                if self.sub is None:
-                    self.sub = await self._subscribe()
+            if not self.w.owns(self):
+                if self.w.runners.get(self.p) is not self:
+                    return  # lost or released: being stopped
+                # renewals late: wait for one to succeed; a refused or lapsed
+                # lease stops this task from the lease layer (Worker._lost)
+                if paused_s is None:
+                    paused_s = time.monotonic()
+                    log.warning("partition %d: lease renewal late, paused", self.p)
+                await asyncio.sleep(PAUSE_S)
+                continue
+            if paused_s is not None:
+                waited_s = time.monotonic() - paused_s
+                log.info("partition %d: lease renewed, going on after %.1f s", self.p, waited_s)
+                paused_s = None
+            if not restored:
                 try:
-                    msgs = await self.sub.fetch(self.w.d.batch, timeout=0.25)
-                except (TimeoutError, NatsTimeout):
-                    msgs = []
-                batch: list[tuple[int, list[Record]]] = []
-                for m in msgs:
-                    seq = m.metadata.sequence.stream
-                    if seq <= self.progress.last_seq:
-                        continue  # already fed (a consumer re-created mid-batch)
-                    try:
-                        batch.append((seq, jetstream.decode(m.data)))
-                    except Exception:  # a message no record can come from: counted, skipped
-                        log.exception("partition %d: undecodable message %d skipped", self.p, seq)
-                        self.w.metrics.failures.inc()
-                        batch.append((seq, []))
-                if msgs:
-                    pending = int(msgs[-1].metadata.num_pending)
-                    self.progress.pending = pending
-                    self.progress.caught_up = pending == 0
-                    self.w.metrics.lag.labels(str(self.p)).set(pending)
-                else:
-                    self.progress.caught_up = True
-                    self.progress.pending = 0
-                    self.w.metrics.lag.labels(str(self.p)).set(0)
-                    self.w.metrics.lag_s.labels(str(self.p)).set(0)
-                announce = Announce()
-                if batch and any(recs for _, recs in batch):
-                    announce = await asyncio.to_thread(self.process, batch)
-                elif batch:
-                    self.progress.last_seq = batch[-1][0]
-                now = time.time()
-                if self.progress.caught_up and now - self.progress.last_tick_s >= self.w.tick_s:
-                    more = await asyncio.to_thread(self.tick, now)
-                    announce.messages += more.messages
-                await self.w.announce(announce)
-                if now - self.progress.last_checkpoint_s >= cfg.checkpoint_every_s:
-                    await asyncio.to_thread(self.checkpoint)
+                    await asyncio.to_thread(self.restore)
+                except Exception:  # the database may be down: keep the lease, retry
+                    log.exception("partition %d: cannot restore its checkpoint; retrying", self.p)
+                    self.w.metrics.failures.inc()
+                    await asyncio.sleep(1.0)
+                    continue
+                restored = True
+                await self._drop_subscription()  # read on from the restored position
+                self.w.metrics.owned.labels(str(self.p)).set(1)
+                log.info("partition %d: resumed at stream sequence %d", self.p, self.progress.last_seq)
+            try:
+                await self.step()
             except LeaseLost:
-                return
+                # the lease lapsed in the middle of a step whose effects were
+                # not stored: start again from the checkpoint once it is back
+                log.warning("partition %d: lease renewal late mid-step; resuming from checkpoint", self.p)
+                restored = False
             except asyncio.CancelledError:
                 raise
             except Exception:  # a failing step is retried from the last checkpoint
                 log.exception("partition %d: step failed; resuming from its checkpoint", self.p)
                 self.w.metrics.failures.inc()
-                await self._drop_subscription()
+                restored = False
                 await asyncio.sleep(1.0)
-                # the engine may have been fed part of the batch: start again
-                # from the checkpoint, as a worker taking over would
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(self.restore)
+
+    async def step(self) -> None:
+        """Fetch a batch, process it, tick, announce, checkpoint when due."""
+        cfg = self.w.settings
+        if self.sub is None:
+            self.sub = await self._subscribe()
+        try:
+            msgs = await self.sub.fetch(self.w.d.batch, timeout=0.25)
+        except (TimeoutError, NatsTimeout):
+            msgs = []
+        raw: list[tuple[int, bytes]] = []
+        for m in msgs:
+            seq = m.metadata.sequence.stream
+            if seq > self.progress.last_seq:  # else already fed (a consumer re-created mid-batch)
+                raw.append((seq, m.data))
+        if msgs:
+            pending = int(msgs[-1].metadata.num_pending)
+            self.progress.pending = pending
+            self.progress.caught_up = pending == 0
+            self.w.metrics.lag.labels(str(self.p)).set(pending)
+        else:
+            self.progress.caught_up = True
+            self.progress.pending = 0
+            self.w.metrics.lag.labels(str(self.p)).set(0)
+            self.w.metrics.lag_s.labels(str(self.p)).set(0)
+        announce = Announce()
+        if raw:
+            announce = await asyncio.to_thread(self.process, raw)
+        now = time.time()
+        if self.progress.caught_up and now - self.progress.last_tick_s >= self.w.tick_s:
+            more = await asyncio.to_thread(self.tick, now)
+            announce.messages += more.messages
+        await self.w.announce(announce)
+        if now - self.progress.last_checkpoint_s >= cfg.checkpoint_every_s:
+            await asyncio.to_thread(self.checkpoint)
 
     async def _drop_subscription(self) -> None:
         if self.sub is not None:
@@ -399,6 +443,10 @@ class PartitionRunner:
         if checkpoint and self.engine is not None:
             await asyncio.to_thread(self.checkpoint)
         self.w.metrics.owned.labels(str(self.p)).set(0)
+
+
+PAUSE_S = 0.05
+"""How often a paused partition looks whether its lease is trusted again."""
 
 
 class LeaseLost(Exception):
@@ -446,6 +494,12 @@ class Worker:
     def leases_valid(self, partition: int) -> bool:
         return self.leases is not None and self.leases.valid(partition)
 
+    def owns(self, runner: PartitionRunner) -> bool:
+        """Whether this runner may act: the current one of its partition, whose
+        lease is trusted (a runner stopped after its lease was lost may still
+        have a step finishing in a thread; it must not store or checkpoint)."""
+        return self.runners.get(runner.p) is runner and self.leases_valid(runner.p)
+
     # ----------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
@@ -457,7 +511,7 @@ class Worker:
         kv = await jetstream.ensure_leases(self.js, self.d)
         self.leases = Leases(
             kv, self.d.worker_id, self.d.partitions, self.d.lease_ttl_s,
-            self._acquired, self._lost, self._release,
+            self._acquired, self._lost, self._release, renew_s=self.d.lease_renew_every_s,
         )  # fmt: skip
         if self.d.worker_port is not None:
             self.ops = OpsEndpoint(
@@ -486,6 +540,9 @@ class Worker:
     # -------------------------------------------------------------- leases
 
     async def _acquired(self, partition: int) -> None:
+        stale = self.runners.pop(partition, None)
+        if stale is not None:  # cannot happen: lost and released runners are removed
+            await stale.stop(checkpoint=False)
         runner = PartitionRunner(self, partition)
         self.runners[partition] = runner
         self.metrics.takeovers.inc()
@@ -497,9 +554,13 @@ class Worker:
             await runner.stop(checkpoint=False)
 
     async def _release(self, partition: int) -> None:
-        runner = self.runners.pop(partition, None)
+        runner = self.runners.get(partition)
         if runner is not None:
-            await runner.stop(checkpoint=True)
+            try:
+                await runner.stop(checkpoint=True)  # still the partition's runner: may checkpoint
+            finally:
+                if self.runners.get(partition) is runner:
+                    del self.runners[partition]
 
     # ------------------------------------------------------------ caseload
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 import time
 from collections import deque
@@ -52,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 
+from ronda.config import WarmSettings
 from ronda.storage.investigation import POSITION, Fixes
 from ronda.storage.models import RecordRow
 from ronda.storage.models_security import AuditRow
@@ -64,36 +64,6 @@ READ_CHUNK = 200_000  # records per read while building or catching up
 MIN_SEGMENT = 50_000  # a smaller newest segment is merged into the one before
 LAG_S = 30.0  # PostgreSQL: sequence numbers of the last this-many seconds are read again
 RECENT_SPAN = 100_000  # PostgreSQL: after a build, the last this-many sequence numbers are read again
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    value = float(raw)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a number at least 0, not {raw!r}")
-    return value
-
-
-@dataclass(frozen=True)
-class WarmSettings:
-    """`RONDA_CORRELATION_WARM_DAYS` (30; 0 turns the warm cache off) and
-    `RONDA_CORRELATION_WARM_MAX_FIXES` (100,000,000, at 32 bytes a fix: 3 GiB)."""
-
-    days: float = 30.0
-    max_fixes: int = 100_000_000
-
-    @classmethod
-    def from_env(cls) -> WarmSettings:
-        return cls(
-            days=_env_float("RONDA_CORRELATION_WARM_DAYS", cls.days),
-            max_fixes=int(_env_float("RONDA_CORRELATION_WARM_MAX_FIXES", cls.max_fixes)),
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.days > 0 and self.max_fixes > 0
 
 
 @dataclass
@@ -148,7 +118,7 @@ class TrailCache:
     reading a window (both are short once warm)."""
 
     def __init__(self, settings: WarmSettings | None = None, clock: Callable[[], float] = time.time) -> None:
-        self.settings = settings or WarmSettings.from_env()
+        self.settings = settings or WarmSettings()
         self.clock = clock
         self._lock = threading.Lock()
         self._state: _State | None = None
