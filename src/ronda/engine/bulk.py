@@ -147,8 +147,9 @@ class BulkPath:
                 other = tb.link_other[loff]
                 lrule = tb.link_rule[loff]
                 lt, lx, ly, lacc = t[lr], x[lr], y[lr], acc[lr]
+                ring = pc.row[other]  # the other side's fix history (both sides of a pair keep one)
                 with np.errstate(invalid="ignore"):
-                    gaps = np.abs(pc.t[other] - lt[:, None])
+                    gaps = np.abs(pc.t[ring] - lt[:, None])
                 gaps = np.where(np.isnan(gaps), np.inf, gaps)
                 j = np.argmin(gaps, axis=1)
                 hot = self._near(
@@ -157,11 +158,11 @@ class BulkPath:
                     lx,
                     ly,
                     lacc,
-                    pc.t[other, j],
-                    pc.x[other, j],
-                    pc.y[other, j],
-                    pc.acc[other, j],
-                    pc.speed[other, j],
+                    pc.t[ring, j],
+                    pc.x[ring, j],
+                    pc.y[ring, j],
+                    pc.acc[ring, j],
+                    pc.speed[ring, j],
                 )
                 # The other side reporting in this same round: in order, one of
                 # the two would be paired with the other's new fix. Weigh that too.
@@ -206,8 +207,9 @@ class BulkPath:
             dc.fix_t[vd], dc.fix_x[vd], dc.fix_y[vd] = t[ov], x[ov], y[ov]
             dc.fix_acc[vd], dc.fix_speed[vd] = acc[ov], speed[ov]
             ol = ok & locates
+            ol[ol] = pc.row[person[ol]] >= 0  # only persons of a proximity pair keep a history
             if ol.any():
-                pp = person[ol]
+                pp = pc.row[person[ol]]
                 slot = pc.pos[pp]
                 pc.t[pp, slot], pc.x[pp, slot], pc.y[pp, slot] = t[ol], x[ol], y[ol]
                 pc.acc[pp, slot], pc.speed[pp, slot] = acc[ol], speed[ol]

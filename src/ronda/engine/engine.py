@@ -56,7 +56,10 @@ class Engine(BulkPath):
         self.vectorised = vectorised  # False: every fix takes the per-record path (a reference)
         self.now_s: EpochS = NEG_INF
         self.columns = DeviceColumns(len(self.tables.dev_ids))
-        self.people = PersonColumns(len(self.tables.person_ids))
+        paired = {q for p, links in compiled.proximity.items() for q in (p, *(link.other for link in links))}
+        self.people = PersonColumns(
+            len(self.tables.person_ids), (self.tables.person_index[q] for q in paired)
+        )
         self.devices: dict[DeviceId, DeviceState] = {
             d: DeviceState(self.columns, i) for i, d in enumerate(self.tables.dev_ids)
         }

@@ -10,6 +10,7 @@ attributes, the hot ones as properties over the arrays.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,10 @@ from ronda.types import DeviceId
 NEG_INF = float("-inf")
 NAN = float("nan")
 RECENT_TIMES = 16  # processed event times kept per device, to tell duplicates from stale records
-HISTORY = 8  # recent fixes kept per person, to pair the two sides of a proximity rule
+# Recent fixes kept per person of a proximity pair, to pair the two sides.
+# It must reach back as far as one side's data may arrive late (a victim's
+# phone that uploads in batches): 128 fixes is an hour at one fix every 30 s.
+HISTORY = 128
 
 F64 = npt.NDArray[np.float64]
 
@@ -65,55 +69,56 @@ class DeviceColumns:
 
 
 class PersonColumns:
-    """The last few accepted fixes of each person, as a ring per person."""
+    """The last `HISTORY` accepted fixes of each person of a proximity pair, as a
+    ring per person (other persons keep none: nothing pairs with their fixes)."""
 
-    def __init__(self, n: int) -> None:
-        self.t = np.full((n, HISTORY), NAN)
-        self.x = np.full((n, HISTORY), NAN)
-        self.y = np.full((n, HISTORY), NAN)
-        self.acc = np.full((n, HISTORY), NAN)
-        self.speed = np.full((n, HISTORY), NAN)
-        self.pos = np.zeros(n, np.int64)
+    def __init__(self, n: int, tracked: Iterable[int] = ()) -> None:
+        self.row = np.full(n, -1, np.int64)
+        rows = sorted(set(tracked))
+        self.row[rows] = np.arange(len(rows))
+        m = len(rows)
+        self.t = np.full((m, HISTORY), NAN)
+        self.x = np.full((m, HISTORY), NAN)
+        self.y = np.full((m, HISTORY), NAN)
+        self.acc = np.full((m, HISTORY), NAN)
+        self.speed = np.full((m, HISTORY), NAN)
+        self.pos = np.zeros(m, np.int64)
 
     def append(self, p: int, fix: Fix) -> None:
-        k = int(self.pos[p])
-        self.t[p, k], self.x[p, k], self.y[p, k] = fix.time_s, fix.x, fix.y
-        self.acc[p, k], self.speed[p, k] = fix.accuracy_m, fix.speed_mps
-        self.pos[p] = (k + 1) % HISTORY
+        r = int(self.row[p])
+        if r < 0:
+            return
+        k = int(self.pos[r])
+        self.t[r, k], self.x[r, k], self.y[r, k] = fix.time_s, fix.x, fix.y
+        self.acc[r, k], self.speed[r, k] = fix.accuracy_m, fix.speed_mps
+        self.pos[r] = (k + 1) % HISTORY
+
+    def _fix(self, r: int, j: int) -> Fix:
+        return Fix(
+            float(self.t[r, j]),
+            float(self.x[r, j]),
+            float(self.y[r, j]),
+            float(self.acc[r, j]),
+            float(self.speed[r, j]),
+        )
 
     def fixes(self, p: int) -> list[Fix]:
         """Oldest first."""
-        k = int(self.pos[p])
-        out = []
-        for j in [*range(k, HISTORY), *range(k)]:
-            t = float(self.t[p, j])
-            if not math.isnan(t):
-                out.append(
-                    Fix(
-                        t,
-                        float(self.x[p, j]),
-                        float(self.y[p, j]),
-                        float(self.acc[p, j]),
-                        float(self.speed[p, j]),
-                    )
-                )
-        return out
+        r = int(self.row[p])
+        if r < 0:
+            return []
+        k = int(self.pos[r])
+        return [self._fix(r, j) for j in [*range(k, HISTORY), *range(k)] if not math.isnan(self.t[r, j])]
 
     def nearest(self, p: int, t: float) -> Fix | None:
-        best, gap = -1, math.inf
-        for j, tj in enumerate(self.t[p].tolist()):
-            if tj == tj and abs(tj - t) < gap:  # tj == tj: not NaN
-                best, gap = j, abs(tj - t)
-        if best < 0:
+        """The kept fix nearest in time to `t` (before or after it)."""
+        r = int(self.row[p])
+        if r < 0:
             return None
-        j = best
-        return Fix(
-            float(self.t[p, j]),
-            float(self.x[p, j]),
-            float(self.y[p, j]),
-            float(self.acc[p, j]),
-            float(self.speed[p, j]),
-        )
+        gaps = np.abs(self.t[r] - t)
+        if np.isnan(gaps).all():
+            return None
+        return self._fix(r, int(np.nanargmin(gaps)))
 
 
 def _opt(v: float) -> float | None:

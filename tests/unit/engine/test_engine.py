@@ -9,6 +9,7 @@ import pytest
 from ronda.engine.compiled import compile_caseload
 from ronda.engine.engine import Engine
 from ronda.engine.snapshot import restore, snapshot
+from ronda.engine.state import Columns
 from ronda.tracking.records import EventKind
 from ronda.types import from_iso
 
@@ -290,6 +291,27 @@ def test_proximity_between_two_moving_devices() -> None:
     # 450 m apart at minute 7 (x = 1950), paired with the phone's fix of minute 6
     assert T0 + 60 * 6 <= ep.start_s <= T0 + 60 * 8
     assert ep.raised_s <= T0 + 60 * 9
+
+
+@pytest.mark.parametrize("as_columns", [False, True])
+def test_proximity_found_when_the_victims_phone_uploads_its_fixes_late(as_columns: bool) -> None:
+    # The wearer reports live, every 30 s: he rides up to the victim (x = 700 at
+    # minute 10) and away again. Her phone uploads its 20 minutes of fixes in
+    # one late batch, when his recent fixes are all far from her. Paired by
+    # event time (each side keeps an hour of fixes), the approach is found.
+    wearer = [fix(T0 + 30 * i, 700 + 115 * abs(i - 20), 0, speed=3.8) for i in range(40)]
+    phone = [fix(T0 + 30 * i + 5, 700, 0, dev="ph1", received=T0 + 1260) for i in range(40)]
+    run = Run.new()
+    if as_columns:  # the array path, as live ingest feeds whole batches
+        for batch in (wearer, phone):
+            run.tick(batch[-1].received_s)
+            cols = Columns.from_positions(batch, run.engine.tables.dev_index)
+            run._take(run.engine.feed_columns(cols))
+    else:
+        run.send(*wearer, *phone)
+    run.tick(T0 + 3000)
+    [ep] = run.of("proximity")
+    assert ep.person == "p1" and T0 + 300 <= ep.start_s <= T0 + 600  # within 500 m from minute 6.5
 
 
 def test_no_proximity_alert_from_fixes_too_far_apart_in_time() -> None:
