@@ -17,7 +17,14 @@ from typing import Any
 
 from ronda.errors import RondaError
 
-LANGUAGES: tuple[str, ...] = ("en", "es", "pt")
+# Every language with a template file: a translator adds `fr.toml`, no code.
+LANGUAGES: tuple[str, ...] = tuple(
+    sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files("ronda.alerts").joinpath("templates").iterdir()
+        if p.name.endswith(".toml")
+    )
+)
 FALLBACK = "en"
 
 KINDS: tuple[str, ...] = (

@@ -19,9 +19,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from ronda.alerts.messages import Message, duration_text, render, word
 from ronda.alerts.policy import DEVICE_FAILURES, AlertPolicy, ChainLink
+from ronda.i18n.formatting import format_wall_clock
+from ronda.i18n.vocabulary import label
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,27 @@ class AlertFacts:
     protected: str = ""  # the protected person's name, for proximity
     position: str = ""  # last known position, "lat, lon"
     target_s: float = 0.0
+    time_s: float | None = None  # when it happened: written in each recipient's language
+    timezone: str = "UTC"  # the order's (else the site's) zone, named in the text
+
+    def time_for(self, language: str) -> str:
+        """When it happened, the recipient's way, in the order's zone with the zone shown."""
+        if self.time_s is None:
+            return self.time_text
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (KeyError, ValueError):
+            zone = ZoneInfo("UTC")
+        return format_wall_clock(self.time_s, zone, language, seconds=False)
+
+
+def _words(facts: AlertFacts, language: str) -> dict[str, str]:
+    """The alert's time, severity and type in the recipient's language."""
+    return {
+        "time": facts.time_for(language),
+        "severity": label("alert_severity", facts.severity, language),
+        "type": label("alert_type", facts.type, language),
+    }
 
 
 def _key(*parts: object) -> str:
@@ -83,17 +107,25 @@ def protection_messages(
     }
     if facts.type == "proximity" and facts.event == "opened":
         for v in victims:
-            msg = render("victim_proximity", v.language, {**base, "name": v.name})
+            msg = render(
+                "victim_proximity", v.language, {**base, **_words(facts, v.language), "name": v.name}
+            )
             out += _each_address("victim_proximity", cause, facts.alert_id, v, msg)
         if police is not None:
             position = facts.position or word(police.language, "unknown_position")
-            values = {**base, "name": police.name, "wearer": facts.wearer, "protected": facts.protected}
+            values = {**base, **_words(facts, police.language), "name": police.name}
+            values |= {"wearer": facts.wearer, "protected": facts.protected}
             msg = render("police_proximity", police.language, {**values, "position": position})
             out += _each_address("police_proximity", cause, facts.alert_id, police, msg)
     elif facts.type in DEVICE_FAILURES:
         kind = "victim_device_failure" if facts.event == "opened" else "victim_device_restored"
         for v in victims:
-            values = {**base, "name": v.name, "failure": word(v.language, facts.type)}
+            values = {
+                **base,
+                **_words(facts, v.language),
+                "name": v.name,
+                "failure": word(v.language, facts.type),
+            }
             out += _each_address(kind, cause, facts.alert_id, v, render(kind, v.language, values))
     return out
 
@@ -105,9 +137,7 @@ def link_messages(facts: AlertFacts, link: ChainLink, level: int) -> list[Outgoi
     staff = Recipient(None, link.name, link.language, link.notify, link.name)
     values = {
         "alert": str(facts.alert_id),
-        "type": facts.type,
-        "severity": facts.severity,
-        "time": facts.time_text,
+        **_words(facts, staff.language),
         "wearer": facts.wearer,
         "target": duration_text(facts.target_s),
         "link": link.name,

@@ -59,7 +59,7 @@ class UserIn(BaseModel):
     role: RoleName
     agency_id: str | None = Field(default=None, max_length=64)
     display_name: str = Field(default="", max_length=200)
-    language: str = Field(default="en", max_length=16)
+    language: str = Field(default="auto", max_length=16)  # auto: the agency's default, then the browser's
 
 
 class UserPatch(BaseModel):

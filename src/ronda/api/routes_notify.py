@@ -18,6 +18,7 @@ from ronda.api.auth import Owner, person_owner
 from ronda.api.deps import service, tx, when
 from ronda.api.policy import current_caller, register_resolver
 from ronda.errors import InvalidInput
+from ronda.i18n.catalog import gettext
 from ronda.notify.config import load_config
 from ronda.notify.escalation import escalate
 from ronda.notify.runtime import runtime_of
@@ -253,10 +254,14 @@ def contact_out(s: Session, c: ContactRow) -> ContactOut:
 # ------------------------------------------------------------ alert record
 
 
-def _protocol(s: Session, pol: AlertPolicy, e: EpisodeRow, alert_id: int) -> list[StepOut]:
+def _protocol(
+    s: Session, pol: AlertPolicy, e: EpisodeRow, alert_id: int, language: str = "en"
+) -> list[StepOut]:
     done = store.steps(s, alert_id)
     out = []
-    planned = [(st.id, st.label) for st in pol.protocol(e.type)]
+    # Step labels in the caller's language (the vocabulary's `protocol_step`; a
+    # step the policy file names itself keeps its own words).
+    planned = [(st.id, gettext(language, st.label)) for st in pol.protocol(e.type)]
     extra = [(r.step, r.step) for r in done if r.step not in {p for p, _ in planned}]
     for step, label in planned + list(dict.fromkeys(extra)):
         rows = [r for r in done if r.step == step]
@@ -305,7 +310,7 @@ def _record(request: Request, s: Session, alert_id: int) -> RecordOut:
         status=a.status,
         allowed_actions=[x.value for x in allowed_actions(AlertStatus(a.status))],
         escalation=_escalation(s, pol, a),
-        protocol=_protocol(s, pol, e, a.id),
+        protocol=_protocol(s, pol, e, a.id, current_caller(request).language),
         notifications=[notification_out(r) for r in store.outbox_for_alert(s, a.id)],
         actions=[
             {
@@ -567,7 +572,8 @@ def alert_policy(request: Request) -> dict[str, Any]:
             for agency, chain in sorted(pol.chains.items())
         },
         "protocols": {
-            t: [{"step": st.id, "label": st.label} for st in steps] for t, steps in pol.protocols.items()
+            t: [{"step": st.id, "label": gettext(current_caller(request).language, st.label)} for st in steps]
+            for t, steps in pol.protocols.items()
         },
         "step_outcomes": list(StepOutcome.ALL),
         "languages": list(LANGUAGES),

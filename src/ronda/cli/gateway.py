@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from ronda.cli import words
 from ronda.gateway.dbsink import DatabaseSink
 from ronda.gateway.jsonl import JsonLinesSink
 from ronda.gateway.mqtt import MqttSettings
@@ -102,7 +103,7 @@ def gateway(
     except KeyboardInterrupt:
         pass
     except OSError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(words._("error:") + f" {exc}", err=True)
         raise typer.Exit(2) from exc
 
 

@@ -15,8 +15,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ronda.cli import words
 from ronda.cli.server import Database, DataDir, _instant, _settings
 from ronda.errors import InvalidInput, RondaError
 from ronda.types import to_iso
@@ -29,7 +31,7 @@ err = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/] {exc}")
+    err.print("[red]" + words._("error:") + f"[/] {exc}")
     return typer.Exit(2)
 
 
@@ -71,13 +73,13 @@ def correlate_cmd(
             batch = parsed.incidents
         else:
             if at is None or start is None or end is None:
-                raise typer.BadParameter("give --at LAT,LON --from --to, or --incidents FILE")
+                raise typer.BadParameter(words._("give --at LAT,LON --from --to, or --incidents FILE"))
             try:
                 lat_s, lon_s = at.split(",")
                 lat, lon = float(lat_s), float(lon_s)
             except ValueError as exc:
                 raise typer.BadParameter(
-                    "expected LAT,LON such as 40.4168,-3.7038", param_hint="--at"
+                    words._("expected LAT,LON such as 40.4168,-3.7038"), param_hint="--at"
                 ) from exc
             a, b = _instant(start, "--from"), _instant(end, "--to")
             assert a is not None and b is not None
@@ -113,8 +115,20 @@ def correlate_cmd(
     if out is not None:
         out.write_text(json.dumps(run, indent=1), encoding="utf-8")
     for res in results:
-        table = Table(title=f"{res.incident.id}: {res.persons_considered} monitored persons considered")
-        for col in ("rank", "person", "closest", "at most", "when", "how", "confidence", "fixes near"):
+        title = words._(
+            "{incident}: {n} monitored persons considered", incident=res.incident.id, n=res.persons_considered
+        )
+        table = Table(title=title)
+        for col in (
+            words._("rank"),
+            words._("person"),
+            words._("closest"),
+            words._("at most"),
+            words._("when"),
+            words._("how"),
+            words._("confidence"),
+            words._("fixes near"),
+        ):
             table.add_column(col)
         for i, m in enumerate(res.near, 1):
             table.add_row(
@@ -131,13 +145,20 @@ def correlate_cmd(
         for u in res.unplaced:
             spans = ", ".join(f"{to_iso(s.from_s)} → {to_iso(s.to_s)}" for s in u.silences)
             known = (
-                "nothing known"
+                words._("nothing known")
                 if u.nearest_known_m is None
-                else f"last/next fix {u.nearest_known_m:.0f} m away"
+                else words._("last/next fix {distance} m away", distance=f"{u.nearest_known_m:.0f}")
             )
-            console.print(f"  [yellow]could not be placed:[/] {u.person}: no signal {spans} ({known})")
-        console.print(f"  placed elsewhere for the whole window: {res.persons_elsewhere}")
-    console.print(f"recorded as correlation run {run['id']} (purpose: {who.purpose})")
+            unplaced = words._(
+                "{person}: no signal {spans} ({known})", person=u.person, spans=spans, known=known
+            )
+            console.print("  [yellow]" + words._("could not be placed:") + f"[/] {escape(unplaced)}")
+        elsewhere = words._("placed elsewhere for the whole window: {persons}", persons=res.persons_elsewhere)
+        console.print("  " + elsewhere, markup=False)
+    recorded = words._(
+        "recorded as correlation run {id} (purpose: {purpose})", id=run["id"], purpose=who.purpose
+    )
+    console.print(recorded, markup=False)
 
 
 @investigate_app.command("compliance")

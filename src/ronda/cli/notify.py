@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ronda.cli.words import _
 from ronda.errors import RondaError
 
 notify_app = typer.Typer(
@@ -56,14 +57,14 @@ def run(
         db = connect(url)
         migrate(db)
     except RondaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + _("error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     worker = OutboxWorker(
         db, cfg.channels, name=name, lease_s=cfg.lease_s, batch=cfg.batch, poll_s=cfg.poll_s
     )
     if once:
         n = worker.drain()
-        console.print(f"claimed {n}: {dict(worker.counters)}")
+        console.print(_("claimed {n}: {counters}", n=n, counters=dict(worker.counters)), markup=False)
         return
 
     def stop(*_: object) -> None:
@@ -71,9 +72,13 @@ def run(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"ronda notify: worker {worker.name} sending the outbox", flush=True)
+    print("ronda notify: " + _("worker {name} sending the outbox", name=worker.name), flush=True)
     worker.run_forever()
-    print(f"ronda notify: stopped {dict(worker.counters)}", file=sys.stderr, flush=True)
+    print(
+        "ronda notify: " + _("stopped {counters}", counters=dict(worker.counters)),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 @notify_app.command("outbox")
@@ -87,10 +92,20 @@ def outbox(
     from ronda.storage.db import connect, migrate, sessions
     from ronda.types import to_iso
 
-    url, _ = _db_url(database)
+    url = _db_url(database)[0]
     db = connect(url)
     migrate(db)  # a new data folder: an empty outbox rather than a missing table
-    table = Table("id", "alert", "kind", "recipient", "channel", "status", "tries", "sent", "error")
+    table = Table(
+        _("id"),
+        _("alert"),
+        _("kind"),
+        _("recipient"),
+        _("channel"),
+        _("status"),
+        _("tries"),
+        _("sent"),
+        _("error"),
+    )
     with sessions(db)() as s:
         for r in store.list_outbox(s, status=status, limit=limit):
             sent = to_iso(r.sent_s) if r.sent_s else ""
@@ -110,18 +125,19 @@ def check(config: ConfigPath = None) -> None:
     try:
         cfg = load_config(config, _db_url(None)[1])
     except RondaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + _("error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     p = cfg.policy
-    console.print(f"[bold]alerts policy[/] from {cfg.source}")
-    table = Table("type", "severity", "target")
+    console.print("[bold]" + _("alerts policy") + "[/] " + _("from {source}", source=cfg.source))
+    table = Table(_("type"), _("severity"), _("target"))
     for kind, sev in sorted(p.severities.items()):
         table.add_row(kind, sev.value, f"{p.targets_s[sev]:.0f} s")
     console.print(table)
     for agency, chain in sorted(p.chains.items()):
-        links = " → ".join(f"{link.name} ({len(link.notify)} addresses)" for link in chain)
-        console.print(f"chain [bold]{agency}[/]: {links}")
-    console.print(f"channels: {', '.join(sorted(cfg.channels)) or 'none (only url: addresses work)'}")
+        links = " → ".join(_("{link} ({n} addresses)", link=link.name, n=len(link.notify)) for link in chain)
+        console.print(_("chain {agency}: {links}", agency=agency, links=links), markup=False)
+    channels = ", ".join(sorted(cfg.channels)) or _("none (only url: addresses work)")
+    console.print(_("channels: {channels}", channels=channels), markup=False)
 
 
 @notify_app.command("test")
@@ -138,6 +154,6 @@ def send_test(
         cfg = load_config(config, _db_url(None)[1])
         AppriseSender().send(apprise_url(address, cfg.channels), "Ronda test", "A test message from Ronda.")
     except RondaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + _("error:") + f"[/] {exc}")
         raise typer.Exit(1) from exc
-    console.print(f"sent to {address}")
+    console.print(_("sent to {address}", address=address), markup=False)

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ronda.audit.chain import AuditEntry
+from ronda.cli import words
 from ronda.config import Settings
 from ronda.errors import RondaError
 
@@ -67,7 +68,7 @@ def database(database: str | None, data_dir: Path | None) -> Iterator[tuple[Engi
         migrate(db)
         yield db, sessions(db)
     except RondaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + words._("error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     finally:
         db.dispose()
@@ -117,7 +118,9 @@ def users_add(
         str | None, typer.Option(help="agency id (default: main; 'none': every agency, admins and auditors)")
     ] = "main",
     name: Annotated[str, typer.Option("--name", help="display name")] = "",
-    language: Annotated[str, typer.Option(help="UI language")] = "en",
+    language: Annotated[
+        str, typer.Option(help="UI language: en, es, pt, or auto (the agency's default, then the browser's)")
+    ] = "auto",
     password: Annotated[str | None, typer.Option(help="default: asked (not echoed)")] = None,
     user_id: Annotated[str | None, typer.Option("--id", help="default: generated")] = None,
     database_url: Database = None,
@@ -143,7 +146,17 @@ def users_add(
             s,
             cli_entry("write", f"user {username}", detail={"add": row.id, "role": role, "agency": agency_id}),
         )
-        console.print(f"added {row.username} ({row.role}, agency {row.agency_id or 'every'}) id {row.id}")
+        agency = row.agency_id or words._("every agency")
+        console.print(
+            words._(
+                "added {user} ({role}, agency {agency}) id {id}",
+                user=row.username,
+                role=row.role,
+                agency=agency,
+                id=row.id,
+            ),
+            markup=False,
+        )
 
 
 @users.command("list")
@@ -151,17 +164,29 @@ def users_list(database_url: Database = None, data_dir: DataDir = None) -> None:
     from ronda.storage import security as repo
 
     with database(database_url, data_dir) as (_, sessions), sessions() as s:
-        table = Table("id", "username", "name", "role", "agency", "totp", "state")
+        table = Table(
+            words._("id"),
+            words._("username"),
+            words._("name"),
+            words._("role"),
+            words._("agency"),
+            words._("totp"),
+            words._("state"),
+        )
         now = time.time()
         for u in repo.list_users(s):
-            state = "disabled" if u.disabled else ("locked" if (u.locked_until_s or 0) > now else "active")
+            state = (
+                words._("disabled")
+                if u.disabled
+                else (words._("locked") if (u.locked_until_s or 0) > now else words._("active"))
+            )
             table.add_row(
                 u.id,
                 u.username,
                 u.display_name,
                 u.role,
-                u.agency_id or "every",
-                "yes" if u.totp_secret else "no",
+                u.agency_id or words._("every agency"),
+                words._("yes") if u.totp_secret else words._("no"),
                 state,
             )
         console.print(table)
@@ -175,14 +200,14 @@ def _change(
     with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
         u = repo.user_by_name(s, username)
         if u is None:
-            err.print(f"[red]error:[/] no user {username!r}")
+            err.print("[red]" + words._("error:") + "[/] " + words._("no user {user}", user=repr(username)))
             raise typer.Exit(2)
         repo.append_audit(s, cli_entry("write", f"user {username}", detail={"change": what}))
         for k, v in fields.items():
             setattr(u, k, v)
         if what in ("password", "disable"):
             repo.end_sessions(s, u.id, time.time())
-    console.print(f"{username}: {what} done")
+    console.print(words._("{user}: {change} done", user=username, change=what), markup=False)
 
 
 @users.command("passwd")
@@ -250,7 +275,7 @@ def agencies_add(
     with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
         repo.append_audit(s, cli_entry("write", f"agency {agency_id}", detail={"add": agency_id}))
         repo.create_agency(s, agency_id, name)
-    console.print(f"added agency {agency_id}")
+    console.print(words._("added agency {agency}", agency=agency_id), markup=False)
 
 
 @agencies.command("list")
@@ -289,14 +314,26 @@ def audit_verify(
 
             with db.connect() as c:
                 if c.execute(select(AuditRow.seq).where(AuditRow.hash == expect_head)).first() is None:
-                    err.print(f"[red]broken:[/] the noted head {expect_head} is not in the chain")
+                    err.print(
+                        "[red]"
+                        + words._("broken:")
+                        + "[/] "
+                        + words._("the noted head {head} is not in the chain", head=expect_head)
+                    )
                     raise typer.Exit(1)
     if v.finding is not None:
-        err.print(f"[red]broken at row {v.finding.seq} ({v.finding.kind}):[/] {v.finding.message}")
-        err.print(f"rows before it verified: {v.head_seq:,}")
+        where = words._("broken at row {seq} ({kind}):", seq=v.finding.seq, kind=v.finding.kind)
+        err.print(f"[red]{where}[/] {v.finding.message}")
+        err.print(words._("rows before it verified: {n}", n=words.number(v.head_seq)))
         raise typer.Exit(1)
     console.print(
-        f"audit chain intact: {v.rows:,} rows verified in {took:.1f} s; head {v.head_seq} {v.head_hash}"
+        words._(
+            "audit chain intact: {rows} rows verified in {seconds} s; head {seq} {hash}",
+            rows=words.number(v.rows),
+            seconds=f"{took:.1f}",
+            seq=v.head_seq,
+            hash=v.head_hash,
+        )
     )
 
 
@@ -314,9 +351,10 @@ def audit_show(
 
     with database(database_url, data_dir) as (_, sessions), sessions() as s:
         for r in repo.read_audit(s, repo.AuditQuery(person=person, actor=actor, after_seq=after), limit):
+            why = words._("purpose: {purpose}", purpose=r.purpose) if r.purpose else ""
             console.print(
                 f"{r.seq:>8} {to_iso(r.at_s)} {r.actor:<12} {r.role:<10} {r.action:<7} {r.outcome:<11} "
-                f"{r.target} {r.person or ''} {('purpose: ' + r.purpose) if r.purpose else ''}",
+                f"{r.target} {r.person or ''} {why}",
                 markup=False,
                 highlight=False,
             )
@@ -340,9 +378,15 @@ def retention_purge(
     with database(database_url, data_dir) as (_, sessions):
         r = repo.purge(sessions, cutoff, actor="cli", role="admin")
     console.print(
-        f"purged {r.deleted:,} records older than "
-        f"{dt.datetime.fromtimestamp(cutoff, dt.UTC):%Y-%m-%d %H:%M} UTC; "
-        f"kept {r.kept_held:,} under {len(r.holds)} legal hold(s); audit row {r.audit_seq}"
+        words._(
+            "purged {deleted} records older than {cutoff} UTC; kept {kept} under {holds} legal hold(s); "
+            "audit row {seq}",
+            deleted=words.number(r.deleted),
+            cutoff=f"{dt.datetime.fromtimestamp(cutoff, dt.UTC):%Y-%m-%d %H:%M}",
+            kept=words.number(r.kept_held),
+            holds=len(r.holds),
+            seq=r.audit_seq,
+        )
     )
 
 
@@ -377,7 +421,7 @@ def holds_add(
             ),
         )
         h = repo.add_hold(s, person, a, b, reason, "cli")
-        console.print(f"legal hold {h.id} on {person}")
+        console.print(words._("legal hold {id} on {person}", id=h.id, person=person), markup=False)
 
 
 @holds.command("list")
@@ -392,7 +436,9 @@ def holds_list(
 
     with database(database_url, data_dir) as (_, sessions), sessions() as s:
         for h in repo.list_holds(s, person, None if all_ else True):
-            state = f"released {to_iso(h.released_s)}" if h.released_s else "active"
+            state = (
+                words._("released {when}", when=to_iso(h.released_s)) if h.released_s else words._("active")
+            )
             console.print(
                 f"{h.id}\t{h.person_id}\t{to_iso(h.start_s)}\t{to_iso(h.end_s)}\t{state}\t{h.reason}",
                 markup=False,
@@ -407,7 +453,9 @@ def holds_release(hold_id: int, database_url: Database = None, data_dir: DataDir
     with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:
         repo.append_audit(s, cli_entry("write", "legal hold", detail={"release": hold_id}))
         h = repo.release_hold(s, hold_id, "cli")
-        console.print(f"released legal hold {h.id} on {h.person_id}")
+        console.print(
+            words._("released legal hold {id} on {person}", id=h.id, person=h.person_id), markup=False
+        )
 
 
 # ------------------------------------------------------------------- demo

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ronda.cli import words
 from ronda.config import Settings
 from ronda.errors import RondaError
 
@@ -117,11 +118,13 @@ def serve(
             settings, distributed=dataclasses.replace(settings.distributed, enabled=distributed)
         )
     if settings.api_token is None:
-        err.print("no service token (RONDA_API_TOKEN): API clients sign in as users (`ronda users add`)")
+        err.print(
+            words._("no service token (RONDA_API_TOKEN): API clients sign in as users (`ronda users add`)")
+        )
     try:
         asyncio.run(run(settings))
     except (RondaError, OSError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + words._("error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         pass
@@ -178,13 +181,20 @@ def import_scenario(
         with sessions(db).begin() as s:
             counts = run(s, scenario_dir)
     except RondaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + words._("error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     finally:
         db.dispose()
     console.print(
-        f"imported {counts.zones} zones, {counts.persons} persons, {counts.devices} devices, "
-        f"{counts.orders} orders into {settings.effective_database_url}"
+        words._(
+            "imported {zones} zones, {persons} persons, {devices} devices, {orders} orders into {database}",
+            zones=counts.zones,
+            persons=counts.persons,
+            devices=counts.devices,
+            orders=counts.orders,
+            database=settings.effective_database_url,
+        ),
+        markup=False,
     )
 
 
@@ -194,7 +204,9 @@ def _instant(text: str | None, name: str) -> float | None:
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}", param_hint=name) from exc
+        raise typer.BadParameter(
+            words._("not an ISO 8601 instant: {text}", text=repr(text)), param_hint=name
+        ) from exc
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
 
 
@@ -222,12 +234,12 @@ def export(
     from ronda.storage.db import connect, sessions
 
     if what not in ("alerts", "positions"):
-        raise typer.BadParameter("alerts or positions", param_hint="WHAT")
+        raise typer.BadParameter(words._("alerts or positions"), param_hint="WHAT")
     if fmt not in ("geojson", "csv"):
-        raise typer.BadParameter("geojson or csv", param_hint="--format")
+        raise typer.BadParameter(words._("geojson or csv"), param_hint="--format")
     a, b = _instant(start, "--start"), _instant(end, "--end")
     if what == "positions" and not (purpose or "").strip():
-        why = "an export of positions states why (it goes into the audit trail)"
+        why = words._("an export of positions states why (it goes into the audit trail)")
         raise typer.BadParameter(why, param_hint="--purpose")
     settings = _settings(database=database, data_dir=data_dir)
     db = connect(settings.effective_database_url)
@@ -240,7 +252,7 @@ def export(
                 text = "".join(json.dumps(_alert_line(e)) + "\n" for e, _ in rows)
             else:
                 if (device is None) == (person is None):
-                    raise typer.BadParameter("give --device or --person", param_hint="--device")
+                    raise typer.BadParameter(words._("give --device or --person"), param_hint="--device")
                 lo, hi = a if a is not None else float("-inf"), b if b is not None else float("inf")
                 found = (
                     records.device_records(s, [device], lo, hi, limit=10**9)
@@ -257,7 +269,7 @@ def export(
                 entry = cli_entry("export", what_, person=person, purpose=purpose, detail=detail)
                 audit(sessions(db), entry)
     except RondaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]" + words._("error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     finally:
         db.dispose()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ronda.cli import words
 from ronda.config import Settings
 from ronda.errors import RondaError
 from ronda.gateway.service import Gateway, GatewayConfig
@@ -44,7 +45,8 @@ def load_settings(config: Path | None, database: str | None) -> Settings:
         s = dataclasses.replace(s, database_url=database)
     if s.database_url is None or not s.database_url.startswith("postgresql"):
         raise typer.BadParameter(
-            "distributed mode needs PostgreSQL: --database or RONDA_DATABASE_URL", param_hint="--database"
+            words._("distributed mode needs PostgreSQL: --database or RONDA_DATABASE_URL"),
+            param_hint="--database",
         )
     return s
 
@@ -78,7 +80,7 @@ def worker(
         )
         s = dataclasses.replace(s, distributed=d)
     except RondaError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(words._("error:") + f" {exc}", err=True)
         raise typer.Exit(2) from exc
 
     async def main() -> None:
@@ -92,7 +94,7 @@ def worker(
     except KeyboardInterrupt:
         pass
     except (RondaError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(words._("error:") + f" {exc}", err=True)
         raise typer.Exit(2) from exc
 
 

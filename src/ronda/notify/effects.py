@@ -76,19 +76,33 @@ def official(s: Session, contact_id: int | None, role: str) -> Recipient | None:
     return Recipient(c.id, c.name, c.language, tuple(c.addresses), role)
 
 
+def order_zone(s: Session, person: str | None) -> str | None:
+    """The time zone of the person's active order: messages give times in it."""
+    if not person:
+        return None
+    from ronda.storage.orders import list_orders
+
+    active = [o for o in list_orders(s, person=person, limit=50) if o.active]
+    return active[0].timezone if active else None
+
+
 def facts_of(s: Session, ev: EffectEvent, target_s: float, protected: Sequence[str] = ()) -> AlertFacts:
     zone = site_zone(s)
+    zone_name = order_zone(s, ev.person) or zone.key
+    happened_s = ev.start_s if ev.kind == "opened" else (ev.end_s or ev.start_s)
     pos = store.last_position(s, ev.person) if ev.type == "proximity" else None
     return AlertFacts(
         alert_id=ev.alert_id,
         event=ev.kind,
         type=ev.type,
         severity=ev.severity,
-        time_text=local_text(ev.start_s if ev.kind == "opened" else (ev.end_s or ev.start_s), zone),
+        time_text=local_text(happened_s, zone),
         wearer=store.person_name(s, ev.person) or (ev.device or ""),
         protected=", ".join(store.person_name(s, p) for p in protected),
         position="" if pos is None else f"{pos[0]:.5f}, {pos[1]:.5f}",
         target_s=target_s,
+        time_s=happened_s,
+        timezone=zone_name,
     )
 
 

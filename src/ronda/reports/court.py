@@ -160,9 +160,9 @@ def _violation(ctx: _Ctx, n: int, ep: EpisodeFact, highlight: set[tuple[str, flo
             tr(
                 "Alert {alert}: status {status}, severity {severity}, outcome {outcome}, owner {owner}.",
                 alert=ep.alert_id,
-                status=label("status", ep.status, tr.lang),
-                severity=label("severity", ep.severity, tr.lang),
-                outcome=label("outcome", ep.outcome, tr.lang) if ep.outcome else tr("none"),
+                status=label("alert_status", ep.status, tr.lang),  # lower case: inside a sentence
+                severity=label("alert_severity", ep.severity, tr.lang),
+                outcome=label("alert_outcome", ep.outcome, tr.lang) if ep.outcome else tr("none"),
                 owner=ep.owner or tr("none"),
             )
         )

@@ -30,7 +30,7 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     # None only for an admin of the whole install (every agency)
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"), index=True)
-    language: Mapped[str] = mapped_column(String(16), default="en")
+    language: Mapped[str] = mapped_column(String(16), default="auto")
     password_hash: Mapped[str] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

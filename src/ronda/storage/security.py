@@ -79,7 +79,7 @@ def create_user(
     password_hash: str,
     *,
     display_name: str = "",
-    language: str = "en",
+    language: str = "auto",  # the agency's default, then the browser's
 ) -> UserRow:
     if role not in ROLES:
         raise Conflict(f"role must be one of {', '.join(ROLES)}", field="role")

@@ -35,7 +35,7 @@ def test_login_answers_the_contract_and_the_token_works(world: World) -> None:
         "display_name": "off1",
         "role": "officer",
         "agency_id": "main",
-        "language": "en",
+        "language": "auto",  # until the user picks one: the agency's default, then the browser's
     }
     who = world.client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert who.json() == body["user"]

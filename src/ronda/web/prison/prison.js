@@ -4,6 +4,8 @@
 // sessionStorage (or a token given as #token=... by `ronda demo --prison`).
 // Every value from the server is inserted as text, never as HTML.
 
+import { _, fmtInstant, label, loadLanguage } from "/static/js/i18n.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const RESOLUTIONS = ["found", "in_medical", "at_court", "at_hospital", "visit", "transferred", "released",
   "band_fault", "escalated", "other"];
@@ -40,16 +42,16 @@ async function api(path, { method = "GET", body } = {}) {
   if (!r.ok) {
     let msg = r.statusText;
     try { const j = await r.json(); msg = j.error || j.detail || msg; } catch { /* not JSON */ }
-    if (r.status === 401) msg = "Sign in on the main page first (Monitoring centre), then come back.";
+    if (r.status === 401) msg = _("Sign in on the main page first (Monitoring centre), then come back.");
     throw new Error(msg);
   }
   return r.json();
 }
 
+// An instant the user's way, in the facility's time zone, the zone named.
 function time(iso) {
   if (!iso) return "–";
-  const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+  return fmtInstant(iso, state.doc && state.doc.timezone);
 }
 
 function row(cells, attrs = {}) {
@@ -96,11 +98,13 @@ function drawPlan(doc, occ) {
       points: z.polygon.map((p) => `${p[0]},${-p[1]}`).join(" "),
       class: `zone ${cls}${state.zone === z.id ? " sel" : ""}`,
     });
-    poly.append(el("svg:title", {}, `${z.name || z.id}: ${n} inmate(s)`));
+    poly.append(el("svg:title", {}, _("{zone}: {n} inmate(s)", { zone: z.name || z.id, n })));
     // a zone is a button: Tab reaches it, Enter or Space chooses it
     poly.setAttribute("tabindex", "0");
     poly.setAttribute("role", "button");
-    poly.setAttribute("aria-label", `Zone ${z.name || z.id}: ${n} inmate(s)${alerted.has(z.id) ? ", open alert" : ""}`);
+    poly.setAttribute("aria-label", alerted.has(z.id)
+      ? _("Zone {zone}: {n} inmate(s), open alert", { zone: z.name || z.id, n })
+      : _("Zone {zone}: {n} inmate(s)", { zone: z.name || z.id, n }));
     if (state.zone === z.id) poly.setAttribute("aria-pressed", "true");
     const choose = () => { state.zone = z.id; refresh().then(() => $("zone-title").focus()); };
     poly.addEventListener("click", () => { state.zone = z.id; refresh(); });
@@ -122,40 +126,40 @@ function drawPlan(doc, occ) {
 function drawSide(doc, occ) {
   const list = $("open-episodes");
   list.replaceChildren();
-  if (!occ.open_episodes.length) list.append(el("li", { class: "muted" }, "No open alerts."));
+  if (!occ.open_episodes.length) list.append(el("li", { class: "muted" }, _("No open alerts.")));
   for (const e of occ.open_episodes) {
     const who = e.detail && e.detail.members ? e.detail.members.join(" & ") : e.person || e.detail.reader || "";
     const sev = ["duress", "keep_separate"].includes(e.type) ? "critical" : "high";
-    list.append(el("li", { class: sev }, `${e.type.replaceAll("_", " ")} · ${who} · ${e.zone || "?"} · since ${time(e.start)}`));
+    list.append(el("li", { class: sev }, `${label("prison_alert", e.type)} · ${who} · ${e.zone || "?"} · ` + _("since {time}", { time: time(e.start) })));
   }
   const occTable = $("occupancy");
-  occTable.replaceChildren(head(["zone", "kind", "inmates", "staff", "not seen lately"]));
+  occTable.replaceChildren(head([_("zone"), _("kind"), _("inmates"), _("staff"), _("not seen lately")]));
   const tb = el("tbody");
   for (const z of occ.zones) {
     if (!z.inmates.length && !z.staff.length && !z.not_seen_lately.length) continue;
-    const tr = row([pick(z.name || z.zone, () => { state.zone = z.zone; refresh(); }), z.kind, z.inmates.length, z.staff.length, z.not_seen_lately.length || ""], { class: "pick" });
+    const tr = row([pick(z.name || z.zone, () => { state.zone = z.zone; refresh(); }), label("zone_kind", z.kind), z.inmates.length, z.staff.length, z.not_seen_lately.length || ""], { class: "pick" });
     tr.addEventListener("click", () => { state.zone = z.zone; refresh(); });
     tb.append(tr);
   }
   occTable.append(tb);
   const sel = occ.zones.find((z) => z.zone === state.zone);
-  $("zone-title").textContent = sel ? `Zone ${sel.name || sel.zone}` : "Zone";
+  $("zone-title").textContent = sel ? _("Zone {id}", { id: sel.name || sel.zone }) : _("Zone");
   $("zone-hint").hidden = Boolean(sel);
   const people = $("zone-people");
   people.replaceChildren();
   if (sel) {
-    people.append(head(["who", "", ""]));
+    people.append(head([_("who"), "", ""]));
     const body = el("tbody");
-    for (const p of sel.inmates) body.append(personRow(p, "inmate"));
-    for (const p of sel.staff) body.append(row([p, "staff", ""]));
-    for (const p of sel.not_seen_lately) body.append(personRow(p, "not seen lately"));
-    if (sel.readers_down.length) body.append(row(["readers down", sel.readers_down.join(", "), ""]));
+    for (const p of sel.inmates) body.append(personRow(p, _("inmate")));
+    for (const p of sel.staff) body.append(row([p, _("staff"), ""]));
+    for (const p of sel.not_seen_lately) body.append(personRow(p, _("not seen lately")));
+    if (sel.readers_down.length) body.append(row([_("readers down"), sel.readers_down.join(", "), ""]));
     people.append(body);
   }
 }
 
 function personRow(p, what) {
-  const a = el("a", { href: "#" }, "history");
+  const a = el("a", { href: "#" }, _("history"));
   a.addEventListener("click", (ev) => { ev.preventDefault(); showHistory(p); });
   return row([p, what, a]);
 }
@@ -164,7 +168,7 @@ async function refresh() {
   if (!state.facility) return;
   try {
     const occ = await api(`/facilities/${encodeURIComponent(state.facility)}/occupancy`);
-    $("clock").textContent = occ.at ? `facility time ${time(occ.at)}` : "nothing heard yet";
+    $("clock").textContent = occ.at ? _("facility time {time}", { time: time(occ.at) }) : _("nothing heard yet");
     drawPlan(state.doc, occ);
     drawSide(state.doc, occ);
     say("");
@@ -176,11 +180,11 @@ async function refresh() {
 async function loadCounts(select) {
   const list = await api(`/facilities/${encodeURIComponent(state.facility)}/headcounts`);
   const t = $("count-list");
-  t.replaceChildren(head(["at", "kind", "status", "not counted"]));
+  t.replaceChildren(head([_("at"), _("kind"), _("status"), _("not counted")]));
   const tb = el("tbody");
   for (const c of list) {
-    const status = el("span", { class: `status ${c.status}` }, c.status);
-    const tr = row([pick(time(c.at), () => showCount(c.id)), c.kind.replace("_", " "), status, c.discrepancies],
+    const status = el("span", { class: `status ${c.status}` }, label("headcount_status", c.status));
+    const tr = row([pick(time(c.at), () => showCount(c.id)), label("headcount_kind", c.kind), status, c.discrepancies],
       { class: `pick${state.count === c.id ? " sel" : ""}` });
     tr.addEventListener("click", () => showCount(c.id));
     tb.append(tr);
@@ -196,27 +200,28 @@ async function showCount(id) {
   const box = $("count-detail");
   box.replaceChildren();
   const s = c.summary;
-  box.append(el("h2", {}, `Count at ${time(c.at)} (${c.kind.replace("_", " ")})`));
-  box.append(el("p", {}, `Roll ${s.roll}: counted ${s.counted}, in transit ${s.in_transit}, out of place ${s.out_of_place}, `
-    + `unverified ${s.unverified}, missing ${s.missing}. Status: ${c.status}.`));
+  box.append(el("h2", {}, _("Count at {time} ({kind})", { time: time(c.at), kind: label("headcount_kind", c.kind) })));
+  box.append(el("p", {}, _("Roll {roll}: counted {counted}, in transit {in_transit}, out of place {out_of_place}, unverified {unverified}, missing {missing}. Status: {status}.",
+    { ...s, status: label("headcount_status", c.status) })));
   const done = Object.fromEntries(c.reconciliations.map((r) => [r.inmate, r]));
   if (c.discrepancies.length) {
-    box.append(el("h3", {}, "To account for"));
+    box.append(el("h3", {}, _("To account for")));
     const t = el("table", { class: "grid" });
-    t.append(head(["inmate", "status", "expected", "seen in", "last sighting", "reader", "reconciled"]));
+    t.append(head([_("inmate"), _("status"), _("expected"), _("seen in"), _("last sighting"), _("reader"), _("reconciled")]));
     const tb = el("tbody");
     for (const d of c.discrepancies) {
       const r = done[d.inmate];
-      const cell = r ? `${r.resolution.replaceAll("_", " ")} by ${r.officer}${r.note ? ": " + r.note : ""}` : reconcileForm(c.id, d.inmate);
-      tb.append(row([d.inmate, el("span", { class: d.status }, d.status.replaceAll("_", " ")), d.expected_zone,
+      const cell = r ? _("{resolution} by {officer}", { resolution: label("resolution", r.resolution), officer: r.officer }) + (r.note ? ": " + r.note : "")
+        : reconcileForm(c.id, d.inmate);
+      tb.append(row([d.inmate, el("span", { class: d.status }, label("headcount_status", d.status)), d.expected_zone,
         d.observed_zone, time(d.last_seen), d.last_reader, cell]));
     }
     t.append(tb);
     box.append(t);
   }
-  box.append(el("h3", {}, "Per zone"));
+  box.append(el("h3", {}, _("Per zone")));
   const z = el("table", { class: "grid" });
-  z.append(head(["zone", "expected", "observed", "missing", "unexpected"]));
+  z.append(head([_("zone"), _("expected"), _("observed"), _("missing"), _("unexpected")]));
   const zb = el("tbody");
   for (const x of c.zones) zb.append(row([x.zone, x.expected, x.observed, x.missing.join(", "), x.unexpected.join(", ")]));
   z.append(zb);
@@ -225,10 +230,10 @@ async function showCount(id) {
 
 function reconcileForm(countId, inmate) {
   const f = el("form", { class: "reconcile" });
-  const sel = el("select", { "aria-label": `How ${inmate} is accounted for` });
-  for (const r of RESOLUTIONS) sel.append(el("option", { value: r }, r.replaceAll("_", " ")));
-  const note = el("input", { placeholder: "note", "aria-label": `Note on ${inmate}` });
-  f.append(sel, note, el("button", { "aria-label": `Record ${inmate}` }, "Record"));
+  const sel = el("select", { "aria-label": _("How {inmate} is accounted for", { inmate }) });
+  for (const r of RESOLUTIONS) sel.append(el("option", { value: r }, label("resolution", r)));
+  const note = el("input", { placeholder: _("note"), "aria-label": _("Note on {inmate}", { inmate }) });
+  f.append(sel, note, el("button", { "aria-label": _("Record {inmate}", { inmate }) }, _("Record")));
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -253,11 +258,11 @@ async function showHistory(inmate) {
     const box = $("history");
     box.replaceChildren();
     const now = h.now;
-    box.append(el("p", {}, `${h.inmate} · band ${h.band || "none"} · cell ${h.cell} · wing ${h.wing}. `
-      + (now ? `Now in ${now.zone || "?"} since ${time(now.since)}; last seen ${time(now.last_seen)} by ${now.last_reader}.` : "Not heard yet.")));
-    if (h.zone_at_start) box.append(el("p", { class: "muted" }, `In ${h.zone_at_start} when the period began.`));
+    box.append(el("p", {}, _("{inmate} · band {band} · cell {cell} · wing {wing}.", { inmate: h.inmate, band: h.band || _("none"), cell: h.cell, wing: h.wing }) + " "
+      + (now ? _("Now in {zone} since {since}; last seen {seen} by {reader}.", { zone: now.zone || "?", since: time(now.since), seen: time(now.last_seen), reader: now.last_reader }) : _("Not heard yet."))));
+    if (h.zone_at_start) box.append(el("p", { class: "muted" }, _("In {zone} when the period began.", { zone: h.zone_at_start })));
     const t = el("table", { class: "grid" });
-    t.append(head(["at", "from", "to", "how"]));
+    t.append(head([_("at"), _("from"), _("to"), _("how")]));
     const tb = el("tbody");
     for (const m of h.movements) tb.append(row([time(m.at), m.from, m.to, m.by]));
     t.append(tb);
@@ -302,10 +307,10 @@ async function main() {
     const list = await api("/facilities");
     const sel = $("facility");
     sel.replaceChildren(...list.map((f) => el("option", { value: f.id }, f.name)));
-    if (!list.length) { say("No facility yet: PUT one to /api/prison/facilities/{id} (docs/prison.md)."); return; }
+    if (!list.length) { say(_("No facility yet: PUT one to /api/prison/facilities/{id} (docs/prison.md).", { id: "{id}" })); return; }
     await chooseFacility(list[0].id);
     state.timer = setInterval(refresh, 5000);
   } catch (e) { say(e.message); }
 }
 
-main();
+loadLanguage("auto", session && session.token).then(main); // the user's language, as on the main page

@@ -3,14 +3,14 @@
 // updates from the stream, filters.
 import { api, session } from "./api.js";
 import { el, fmtTime, fmtDuration, announce, sound } from "./ui.js";
+import { _, label } from "./i18n.js";
 
 const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
 // Used only when the server does not send a target with the alert.
 const DEFAULT_TARGET_S = { critical: 4 * 60, high: 10 * 60, medium: 30 * 60, low: 120 * 60 };
 const UNACKNOWLEDGED = new Set(["new", "assigned", "escalated"]);
 const OPEN = ["new", "assigned", "escalated", "acknowledged"];
-const OUTCOMES = [["violation_confirmed", "violation confirmed"], ["false_alarm", "false alarm"],
-  ["technical_issue", "technical issue"], ["authorised", "authorised"], ["other", "other"]];
+const OUTCOMES = ["violation_confirmed", "false_alarm", "technical_issue", "authorised", "other"];
 const TYPES = ["exclusion", "inclusion", "proximity", "tamper", "low_battery", "comms_loss", "no_fix"];
 
 function targetS(a) {
@@ -23,24 +23,24 @@ export function alertQueue(container, { onFocus } = {}) {
   const alerts = new Map();
   const me = () => (session.user && session.user.username) || "operator";
   const status = el("select", { id: "f-status" },
-    el("option", { value: "open", text: "open (not resolved)" }), ...OPEN.map((s) => el("option", { value: s, text: s })),
-    el("option", { value: "resolved", text: "resolved (last 24 h)" }));
-  const severity = el("select", { id: "f-severity" }, el("option", { value: "", text: "any" }),
-    ...Object.keys(RANK).map((s) => el("option", { value: s, text: s })));
-  const type = el("select", { id: "f-type" }, el("option", { value: "", text: "any" }),
-    ...TYPES.map((s) => el("option", { value: s, text: s.replace("_", " ") })));
-  const mine = el("select", { id: "f-owner" }, el("option", { value: "", text: "anyone" }),
-    el("option", { value: "me", text: "assigned to me" }));
-  const list = el("ol", { class: "alerts", id: "alert-list", "aria-label": "Alerts" });
+    el("option", { value: "open", text: _("open (not resolved)") }), ...OPEN.map((s) => el("option", { value: s, text: label("alert_status", s) })),
+    el("option", { value: "resolved", text: _("resolved (last 24 h)") }));
+  const severity = el("select", { id: "f-severity" }, el("option", { value: "", text: _("any") }),
+    ...Object.keys(RANK).map((s) => el("option", { value: s, text: label("alert_severity", s) })));
+  const type = el("select", { id: "f-type" }, el("option", { value: "", text: _("any") }),
+    ...TYPES.map((s) => el("option", { value: s, text: label("alert_type", s) })));
+  const mine = el("select", { id: "f-owner" }, el("option", { value: "", text: _("anyone") }),
+    el("option", { value: "me", text: _("assigned to me") }));
+  const list = el("ol", { class: "alerts", id: "alert-list", "aria-label": _("Alerts") });
   const count = el("p", { class: "muted", role: "status" });
-  const title = el("h2", { text: "Alert queue", id: "queue-title", tabindex: "-1" });
+  const title = el("h2", { text: _("Alert queue"), id: "queue-title", tabindex: "-1" });
   container.append(
     title,
-    el("div", { class: "filters", role: "group", "aria-label": "Filters" },
-      el("div", {}, el("label", { for: "f-status", text: "Status" }), status),
-      el("div", {}, el("label", { for: "f-severity", text: "Severity" }), severity),
-      el("div", {}, el("label", { for: "f-type", text: "Type" }), type),
-      el("div", {}, el("label", { for: "f-owner", text: "Owner" }), mine)),
+    el("div", { class: "filters", role: "group", "aria-label": _("Filters") },
+      el("div", {}, el("label", { for: "f-status", text: _("Status") }), status),
+      el("div", {}, el("label", { for: "f-severity", text: _("Severity") }), severity),
+      el("div", {}, el("label", { for: "f-type", text: _("Type") }), type),
+      el("div", {}, el("label", { for: "f-owner", text: _("Owner") }), mine)),
     count, list);
   for (const f of [severity, type, mine]) f.addEventListener("change", render);
   status.addEventListener("change", load);
@@ -64,7 +64,7 @@ export function alertQueue(container, { onFocus } = {}) {
     try {
       const out = await api(`/alerts/${a.id}/${path}`, { method: "POST", body: { by: me(), ...body } });
       upsert(out, false);
-      announce(`Alert ${a.id}: ${path} done`);
+      announce(_("Alert {id}: done", { id: a.id }));
       return true;
     } catch (e) { announce(e.message); throw e; }
   }
@@ -76,22 +76,23 @@ export function alertQueue(container, { onFocus } = {}) {
     let fields, submit;
     if (kind === "assign") {
       const owner = el("input", { id, required: true, value: a.owner || me() });
-      fields = [el("label", { for: id, text: "Assign to (user name)" }), owner];
+      fields = [el("label", { for: id, text: _("Assign to (user name)") }), owner];
       submit = () => act(a, "assign", { owner: owner.value.trim() });
     } else if (kind === "note") {
       const text = el("textarea", { id, required: true, rows: 2 });
-      fields = [el("label", { for: id, text: "Note" }), text];
+      fields = [el("label", { for: id, text: _("Note") }), text];
       submit = () => act(a, "notes", { text: text.value });
     } else {
-      const outcome = el("select", { id, required: true }, el("option", { value: "", text: "choose…" }),
-        ...OUTCOMES.map(([v, t]) => el("option", { value: v, text: t })));
+      const outcome = el("select", { id, required: true }, el("option", { value: "", text: _("choose…") }),
+        ...OUTCOMES.map((v) => el("option", { value: v, text: label("alert_outcome", v) })));
       const text = el("textarea", { id: id + "-text", rows: 2 });
-      fields = [el("label", { for: id, text: "Outcome" }), outcome, el("label", { for: id + "-text", text: "Note (optional)" }), text];
+      fields = [el("label", { for: id, text: _("Outcome") }), outcome, el("label", { for: id + "-text", text: _("Note (optional)") }), text];
       submit = () => act(a, "resolve", { outcome: outcome.value, text: text.value });
     }
-    const form = el("form", { "aria-label": `${kind} alert ${a.id}` }, ...fields,
-      el("div", { class: "actions" }, el("button", { class: "primary", type: "submit", text: kind === "resolve" ? "Resolve" : "Save" }),
-        el("button", { type: "button", text: "Cancel", onclick: () => close() })), err);
+    const formLabel = { assign: _("Assign alert {id}", { id: a.id }), note: _("Note alert {id}", { id: a.id }), resolve: _("Resolve alert {id}", { id: a.id }) }[kind];
+    const form = el("form", { "aria-label": formLabel }, ...fields,
+      el("div", { class: "actions" }, el("button", { class: "primary", type: "submit", text: kind === "resolve" ? _("Resolve") : _("Save") }),
+        el("button", { type: "button", text: _("Cancel"), onclick: () => close() })), err);
     // Cancel or Escape: the form goes and the focus returns to the button that opened it.
     const close = () => { form.remove(); (opener && opener.isConnected ? opener : li.querySelector(".actions button"))?.focus(); };
     form.addEventListener("submit", async (ev) => { ev.preventDefault(); try { await submit(); } catch (e) { err.textContent = e.message; } });
@@ -107,22 +108,26 @@ export function alertQueue(container, { onFocus } = {}) {
       : el("span", { text: a.device || "" });
     const timer = el("span", { class: "timer", "data-timer": "" });
     li.append(
-      el("h3", {}, el("span", { class: `badge ${a.severity}`, text: a.severity }), el("span", { text: a.type.replace("_", " ") }), person,
-        el("span", { class: "badge status", text: a.status })),
-      el("div", { class: "meta" }, `#${a.id} · raised ${fmtTime(a.raised)}`, a.rule ? ` · rule ${a.rule}` : "",
-        a.end ? ` · episode ended ${fmtTime(a.end)}` : " · ongoing", a.owner ? ` · owner ${a.owner}` : "",
-        a.outcome ? ` · outcome ${a.outcome.replace("_", " ")}` : ""),
+      el("h3", {}, el("span", { class: `badge ${a.severity}`, text: label("alert_severity", a.severity) }), el("span", { text: label("alert_type", a.type) }), person,
+        el("span", { class: "badge status", text: label("alert_status", a.status) })),
+      el("div", { class: "meta" }, _("#{id} · raised {time}", { id: a.id, time: fmtTime(a.raised) }), a.rule ? " · " + _("rule {rule}", { rule: a.rule }) : "",
+        " · " + (a.end ? _("episode ended {time}", { time: fmtTime(a.end) }) : _("ongoing")), a.owner ? " · " + _("owner {owner}", { owner: a.owner }) : "",
+        a.outcome ? " · " + _("outcome {outcome}", { outcome: label("alert_outcome", a.outcome) }) : ""),
       el("div", { class: "meta" }, timer));
     const actions = el("div", { class: "actions" });
-    const btn = (text, on) => el("button", { type: "button", text, onclick: (ev) => on(ev.currentTarget), "aria-label": `${text} alert ${a.id}` });
+    const btn = (text, aria, on) => el("button", { type: "button", text, onclick: (ev) => on(ev.currentTarget), "aria-label": aria });
+    const id = { id: a.id };
+    const noteBtn = () => btn(_("Note"), _("Note alert {id}", id), (b) => actionForm(a, li, "note", b));
     if (a.status !== "resolved") {
-      if (a.status !== "acknowledged") actions.append(btn("Acknowledge", () => act(a, "acknowledge", {}).catch(() => {})));
-      actions.append(btn("Assign", (b) => actionForm(a, li, "assign", b)), btn("Note", (b) => actionForm(a, li, "note", b)),
-        btn("Resolve", (b) => actionForm(a, li, "resolve", b)));
+      if (a.status !== "acknowledged") {
+        actions.append(btn(_("Acknowledge"), _("Acknowledge alert {id}", id), () => act(a, "acknowledge", {}).catch(() => {})));
+      }
+      actions.append(btn(_("Assign"), _("Assign alert {id}", id), (b) => actionForm(a, li, "assign", b)), noteBtn(),
+        btn(_("Resolve"), _("Resolve alert {id}", id), (b) => actionForm(a, li, "resolve", b)));
     } else {
-      actions.append(btn("Note", (b) => actionForm(a, li, "note", b)), btn("Reopen", () => act(a, "reopen", {}).catch(() => {})));
+      actions.append(noteBtn(), btn(_("Reopen"), _("Reopen alert {id}", id), () => act(a, "reopen", {}).catch(() => {})));
     }
-    if (onFocus && a.person) actions.append(el("button", { type: "button", text: "Locate", onclick: () => onFocus(a), "aria-label": `Locate alert ${a.id} on the map` }));
+    if (onFocus && a.person) actions.append(el("button", { type: "button", text: _("Locate"), onclick: () => onFocus(a), "aria-label": _("Locate alert {id} on the map", id) }));
     li.append(actions);
     return li;
   }
@@ -135,11 +140,13 @@ export function alertQueue(container, { onFocus } = {}) {
       if (!a || !t) continue;
       const age = (now - Date.parse(a.raised)) / 1000, target = targetS(a);
       if (UNACKNOWLEDGED.has(a.status)) {
-        t.textContent = `waiting ${fmtDuration(age)} · target ${fmtDuration(target)}${a.response_target_s || a.due ? "" : " (default)"}`;
+        const times = { waiting: fmtDuration(age), target: fmtDuration(target) };
+        t.textContent = a.response_target_s || a.due
+          ? _("waiting {waiting} · target {target}", times) : _("waiting {waiting} · target {target} (default)", times);
         t.classList.toggle("over", age > target);
-        if (age > target) t.textContent += " · OVERDUE";
+        if (age > target) t.textContent += " · " + _("OVERDUE");
       } else {
-        t.textContent = `age ${fmtDuration(age)}`; t.classList.remove("over");
+        t.textContent = _("age {age}", { age: fmtDuration(age) }); t.classList.remove("over");
       }
     }
   }
@@ -165,7 +172,7 @@ export function alertQueue(container, { onFocus } = {}) {
         || near?.querySelector(".actions button") || title).focus();
     }
     const unack = shown.filter((a) => UNACKNOWLEDGED.has(a.status)).length;
-    count.textContent = `${shown.length} shown, ${unack} waiting for acknowledgement`;
+    count.textContent = _("{shown} shown, {waiting} waiting for acknowledgement", { shown: shown.length, waiting: unack });
     tick();
   }
 
@@ -177,7 +184,8 @@ export function alertQueue(container, { onFocus } = {}) {
       const li = list.querySelector(`li[data-alert-id="${a.id}"]`);
       if (li) li.classList.add("fresh");
       sound.beep(a.severity);
-      announce(`New ${a.severity} alert: ${a.type.replace("_", " ")}${a.person ? ", person " + a.person : ""}`);
+      const what = { severity: label("alert_severity", a.severity), type: label("alert_type", a.type), person: a.person };
+      announce(a.person ? _("New {severity} alert: {type}, person {person}", what) : _("New {severity} alert: {type}", what));
     }
   }
 

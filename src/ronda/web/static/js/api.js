@@ -1,6 +1,7 @@
 // The public API: the session's token on every call, errors as ApiError with
 // the server's message, and the live stream read with fetch() (EventSource
 // cannot send the Authorization header).
+import { _ } from "./i18n.js";
 
 const KEY = "ronda.session";
 let current = JSON.parse(sessionStorage.getItem(KEY) || "null");
@@ -39,7 +40,7 @@ export async function api(path, { method = "GET", body, query } = {}) {
   const init = { method, headers: headers(body === undefined ? {} : { "Content-Type": "application/json" }) };
   if (body !== undefined) init.body = JSON.stringify(body);
   let r;
-  try { r = await fetch(url, init); } catch (e) { throw new ApiError(0, "the server cannot be reached"); }
+  try { r = await fetch(url, init); } catch (e) { throw new ApiError(0, _("the server cannot be reached")); }
   if (r.status === 204) return null;
   const data = await r.json().catch(() => null);
   if (!r.ok) {

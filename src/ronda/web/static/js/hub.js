@@ -1,5 +1,6 @@
 // One live stream for the whole app while signed in; pages subscribe to it.
 import { stream } from "./api.js";
+import { _ } from "./i18n.js";
 
 const subs = new Set();
 let stop = null;
@@ -8,7 +9,7 @@ export function startHub() {
   if (stop) return;
   stop = stream("position,alert", (type, data) => subs.forEach((f) => f(type, data)), (live) => {
     const c = document.getElementById("conn");
-    c.textContent = live ? "live" : "reconnecting…"; c.classList.toggle("live", live);
+    c.textContent = live ? _("live") : _("reconnecting…"); c.classList.toggle("live", live);
     subs.forEach((f) => f("state", live));
   });
 }
@@ -16,7 +17,7 @@ export function startHub() {
 export function stopHub() {
   if (stop) stop();
   stop = null;
-  const c = document.getElementById("conn"); c.textContent = "offline"; c.classList.remove("live");
+  const c = document.getElementById("conn"); c.textContent = _("offline"); c.classList.remove("live");
 }
 
 export function subscribe(f) { subs.add(f); return () => subs.delete(f); }

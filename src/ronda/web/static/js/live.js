@@ -2,7 +2,8 @@
 // the alert queue; both follow the stream without a reload.
 import { api } from "./api.js";
 import { subscribe } from "./hub.js";
-import { el, STATE_LABEL, fmtTime } from "./ui.js";
+import { el, stateLabel, fmtTime } from "./ui.js";
+import { _ } from "./i18n.js";
 import { makeMap, zoneLayer, pinIcon, pinTitle, legend } from "./map.js";
 import { alertQueue } from "./alerts.js";
 
@@ -31,9 +32,11 @@ export function livePage(root) {
 
   function popup(p) {
     const d = el("div", {}, el("strong", { text: p.name || p.person }), el("br"),
-      `${p.role === "protected" ? "protected person · " : ""}${STATE_LABEL[p.state]}`, el("br"),
-      `last fix ${fmtTime(p.time)}${p.accuracy_m ? ` (±${Math.round(p.accuracy_m)} m)` : ""}`, el("br"),
-      el("a", { href: `#/person/${encodeURIComponent(p.person)}`, text: "Open person page" }));
+      p.role === "protected" ? _("protected person · {state}", { state: stateLabel(p.state) }) : stateLabel(p.state), el("br"),
+      p.accuracy_m
+        ? _("last fix {time} (±{accuracy} m)", { time: fmtTime(p.time), accuracy: Math.round(p.accuracy_m) })
+        : _("last fix {time}", { time: fmtTime(p.time) }), el("br"),
+      el("a", { href: `#/person/${encodeURIComponent(p.person)}`, text: _("Open person page") }));
     return d;
   }
 
@@ -71,7 +74,7 @@ export function livePage(root) {
     list.forEach(place);
     const counts = {};
     for (const p of list) counts[p.state] = (counts[p.state] || 0) + 1;
-    summary.textContent = "Map: " + Object.entries(counts).map(([k, n]) => `${n} ${STATE_LABEL[k]}`).join(", ");
+    summary.textContent = _("Map: {counts}", { counts: Object.entries(counts).map(([k, n]) => `${n} ${stateLabel(k)}`).join(", ") });
     if (map && !fitted) {
       const pts = list.filter((p) => p.lat !== null).map((p) => [p.lat, p.lon]);
       if (pts.length) { map.fitBounds(pts, { padding: [30, 30], maxZoom: 15 }); fitted = true; }

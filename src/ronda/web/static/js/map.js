@@ -1,7 +1,8 @@
 // Leaflet maps: the base map from the server's setting (none: a plain
 // background), zones as GeoJSON, person pins coloured by state with a symbol.
 import { api } from "./api.js";
-import { STATE_LABEL } from "./ui.js";
+import { STATE_LABEL, stateLabel } from "./ui.js";
+import { _ } from "./i18n.js";
 
 let config = null;
 async function mapConfig() {
@@ -10,15 +11,15 @@ async function mapConfig() {
 }
 
 export async function makeMap(container, { center = [40.4168, -3.7038], zoom = 12 } = {}) {
-  if (!window.L) { container.textContent = "Map unavailable: the map library is not installed."; return null; }
+  if (!window.L) { container.textContent = _("Map unavailable: the map library is not installed."); return null; }
   // No zoom or fade animations: calmer for a 12-hour shift, and none outlives a page left mid-way.
   const map = L.map(container, { center, zoom, keyboard: true, zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false });
   const c = await mapConfig();
   if (c.tile_url) L.tileLayer(c.tile_url, { maxZoom: 19, attribution: c.attribution }).addTo(map);
-  else map.attributionControl.addAttribution("no base map (offline)");
+  else map.attributionControl.addAttribution(_("no base map (offline)"));
   // a named region (a name on a plain div is not allowed); arrows pan it, +/- zoom, Tab reaches the pins
   container.setAttribute("role", "region");
-  container.setAttribute("aria-label", "Map");
+  container.setAttribute("aria-label", _("Map"));
   return map;
 }
 
@@ -51,15 +52,21 @@ export function pinIcon(p) {
 
 export function pinTitle(p) {
   const who = p.name ? `${p.name} (${p.person})` : p.person;
-  return `${who}: ${p.role === "protected" ? "protected person, " : ""}${STATE_LABEL[p.state]}`;
+  return p.role === "protected"
+    ? _("{who}: protected person, {state}", { who, state: stateLabel(p.state) })
+    : _("{who}: {state}", { who, state: stateLabel(p.state) });
 }
 
 export function legend(map) {
   const ctl = L.control({ position: "bottomleft" });
   ctl.onAdd = () => {
     const d = L.DomUtil.create("div", "legend");
-    d.innerHTML = Object.entries(STATE_LABEL).map(([k, v]) => `<span><i class="dot st-${k}"></i> ${v}</span>`).join("")
-      + '<span><i class="dot protected"></i> protected person</span>';
+    const entries = [...Object.keys(STATE_LABEL).map((k) => [`st-${k}`, stateLabel(k)]), ["protected", _("protected person")]];
+    for (const [cls, text] of entries) {
+      const span = L.DomUtil.create("span", "", d);
+      L.DomUtil.create("i", `dot ${cls}`, span);
+      span.append(" " + text); // text, never HTML: translations are data
+    }
     return d;
   };
   ctl.addTo(map);

@@ -1,4 +1,5 @@
 // Small DOM and formatting helpers shared by the pages.
+import { _, N_, fmtInstant } from "./i18n.js";
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -13,8 +14,9 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
-export function fmtTime(iso) { return iso ? dtf.format(new Date(iso)) : "—"; }
+// An instant in the user's language, in `tz` (the order's zone; the site's
+// when not given), with the zone named.
+export function fmtTime(iso, tz) { return fmtInstant(iso, tz); }
 
 export function fmtDuration(s) {
   s = Math.max(0, Math.round(s));
@@ -31,8 +33,10 @@ export function toLocalInput(date) {
 export function fromLocalInput(value) { return new Date(value); }
 
 export const STATE_LABEL = {
-  compliant: "compliant", violation: "in violation", device_problem: "device problem", no_data: "no recent data",
+  compliant: N_("compliant"), violation: N_("in violation"), device_problem: N_("device problem"), no_data: N_("no recent data"),
 };
+// A person's state in the user's words.
+export function stateLabel(state) { return STATE_LABEL[state] ? _(STATE_LABEL[state]) : String(state || ""); }
 
 export function announce(text) {
   const a = document.getElementById("announce");
