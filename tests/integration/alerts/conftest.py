@@ -25,6 +25,8 @@ from sqlalchemy import Engine as DbEngine
 from ronda.storage import cases, orders
 from ronda.storage import notify as store
 from ronda.storage.db import connect, migrate, sessions
+from ronda.tracking.records import Position
+from ronda.types import DeviceId
 
 
 def free_port() -> int:
@@ -183,3 +185,17 @@ def db(db_url: str) -> Iterator[DbEngine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+HOME = (40.41680, -3.70380)  # the protected person's position in `build_world`
+NEAR = (40.41750, -3.70300)  # about 100 m away
+
+
+def approach(now: float) -> list[Position]:
+    """Two minutes of both devices reporting 100 m apart, ending now."""
+    out = []
+    for k in range(13):
+        t = now - 120 + 10 * k
+        out.append(Position(DeviceId("phone-v1"), t, now, *HOME, accuracy_m=10.0))
+        out.append(Position(DeviceId("tag-w1"), t + 1, now, *NEAR, accuracy_m=10.0))
+    return out

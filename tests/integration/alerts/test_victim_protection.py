@@ -26,12 +26,10 @@ from ronda.storage.db import sessions
 from ronda.tracking.records import DeviceEvent, EventKind, Position
 from ronda.types import DeviceId
 
-from .conftest import Mailbox, Webhook, build_world, wait_for
+from .conftest import HOME, NEAR, Mailbox, Webhook, approach, build_world, wait_for
 
 pytestmark = pytest.mark.asyncio
 
-HOME = (40.41680, -3.70380)  # Ana's position
-NEAR = (40.41750, -3.70300)  # about 100 m away
 
 
 class FakeGateway:
@@ -72,16 +70,6 @@ async def running(
     yield svc, rt
     await rt.stop()
     await svc.stop()
-
-
-def approach(now: float) -> list[Position]:
-    """Two minutes of both devices reporting 100 m apart, ending now."""
-    out = []
-    for k in range(13):
-        t = now - 120 + 10 * k
-        out.append(Position(DeviceId("phone-v1"), t, now, *HOME, accuracy_m=10.0))
-        out.append(Position(DeviceId("tag-w1"), t + 1, now, *NEAR, accuracy_m=10.0))
-    return out
 
 
 async def test_a_proximity_warns_the_victim_and_the_police_within_seconds(

@@ -15,8 +15,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine as DbEngine
 from tests.integration.alerts.conftest import (  # noqa: F401 (fixtures)
+    HOME,
+    NEAR,
     Mailbox,
     Webhook,
+    approach,
     build_world,
     db,
     mailbox,
@@ -28,13 +31,9 @@ from ronda.alerts.policy import AlertPolicy, ChainLink
 from ronda.notify.config import NotifyConfig
 from ronda.notify.runtime import AlertsRuntime
 from ronda.pipeline.service import LiveService, ServiceConfig
-from ronda.tracking.records import Position
-from ronda.types import DeviceId
 
 pytestmark = pytest.mark.asyncio
 
-HOME = (40.41680, -3.70380)  # Ana's position
-NEAR = (40.41750, -3.70300)  # about 100 m away
 MADRID = ZoneInfo("Europe/Madrid")  # the order's zone (build_world)
 
 
@@ -56,15 +55,6 @@ async def running(db: DbEngine, mailbox: Mailbox, webhook: Webhook) -> AsyncIter
     yield svc
     await rt.stop()
     await svc.stop()
-
-
-def approach(now: float) -> list[Position]:
-    out = []
-    for k in range(13):
-        t = now - 120 + 10 * k
-        out.append(Position(DeviceId("phone-v1"), t, now, *HOME, accuracy_m=10.0))
-        out.append(Position(DeviceId("tag-w1"), t + 1, now, *NEAR, accuracy_m=10.0))
-    return out
 
 
 async def test_the_protected_person_is_warned_in_portuguese(
