@@ -40,7 +40,7 @@ def axe_source() -> str:
 # Just west of the park: a walk from here to its centre (650 m in 18 s) is
 # plausible movement and soon deep inside, so the exclusion alert opens at once.
 EDGE = (40.4155, -3.6935)
-PERSONS = ("p-axe", "p-keys", "p-banner")
+PERSONS = ("p-axe", "p-keys", "p-banner", "p-record")
 
 
 @pytest.fixture(scope="module")
@@ -477,3 +477,35 @@ def test_pages_fit_a_tablet_upright_and_on_its_side(page: Any, server: Server, s
             page.wait_for_timeout(300)
             assert page.evaluate(NO_SIDEWAYS), f"{other} scrolls sideways at {width}×{height}"
             shot(f"{other.strip('/')}-{width}x{height}")
+
+
+def test_the_protocol_checklist_is_ticked_off_and_the_alert_escalated_from_the_queue(
+    page: Any, server: Server, shot: Any, alert_walk: Callable[[str], int]
+) -> None:
+    alert_id = alert_walk("p-record")
+    sign_in(page, server, "operator")
+    card = page.locator(f"li[data-alert-id='{alert_id}']")
+    card.wait_for()
+    card.get_by_role("button", name=f"Checklist and messages of alert {alert_id}").click()
+    panel = card.locator("section.record")
+    panel.wait_for()
+    # the exclusion protocol: call the wearer, dispatch, notify the officer
+    steps = panel.locator("form.step")
+    assert steps.count() == 3
+    first = steps.nth(0)
+    assert first.locator("[data-step-state]").inner_text() == "not done yet"
+    first.locator("select").select_option("no_answer")
+    first.get_by_role("button", name="Record").click()
+    page.wait_for_selector(f"li[data-alert-id='{alert_id}'] form.step [data-step-state='no_answer']")
+    shot("step-recorded")
+    record = server.call("GET", f"/alerts/{alert_id}/record")
+    step = record["protocol"][0]
+    assert step["outcome"] == "no_answer" and step["by"] == server.users.get("operator", "service")
+    # the next link of the chain takes it now
+    panel.get_by_role("button", name=f"Escalate alert {alert_id}").click()
+    end = time.monotonic() + 10
+    while server.call("GET", f"/alerts/{alert_id}")["status"] != "escalated":
+        assert time.monotonic() < end, "the alert was not escalated"
+        time.sleep(0.2)
+    shot("escalated")
+    assert any(a["action"] == "escalate" for a in server.call("GET", f"/alerts/{alert_id}/record")["actions"])

@@ -105,7 +105,7 @@ function responseChart(target, response) {
       svg.append(el("svg:text", { x: x0 + 72, y: y(f.target_s) + 4 }, seconds(f.target_s)));
     }
     svg.append(el("svg:text", { x: x0 + 8, y: base + 16 }, `${word(s)} (${f.alerts})`));
-    const share = f.within_target_share === null ? "–" : _("{pct} % in time", { pct: Math.round(f.within_target_share * 100) });
+    const share = f.within_target_share === null ? "–" : _("{pct} % within target", { pct: Math.round(f.within_target_share * 100) });
     svg.append(el("svg:text", { x: x0 + 8, y: base + 32 }, share));
   });
   svg.setAttribute("aria-label", sevs.map((s) => { const f = response[s]; return _("{severity}, {n} alerts: median {median}, 90th percentile {p90}, target {target}",

@@ -4,6 +4,7 @@
 import { api, session } from "./api.js";
 import { el, fmtTime, fmtDuration, announce, sound } from "./ui.js";
 import { _, label } from "./i18n.js";
+import { toggleRecord } from "./record.js";
 
 const RANK = { critical: 0, high: 1, medium: 2, low: 3 };
 // Used only when the server does not send a target with the alert.
@@ -127,6 +128,8 @@ export function alertQueue(container, { onFocus } = {}) {
     } else {
       actions.append(noteBtn(), btn(_("Reopen"), _("Reopen alert {id}", id), () => act(a, "reopen", {}).catch(() => {})));
     }
+    actions.append(el("button", { type: "button", text: _("Checklist"), "aria-expanded": "false",
+      "aria-label": _("Checklist and messages of alert {id}", id), onclick: (ev) => toggleRecord(a, li, ev.currentTarget) }));
     if (onFocus && a.person) actions.append(el("button", { type: "button", text: _("Locate"), onclick: () => onFocus(a), "aria-label": _("Locate alert {id} on the map", id) }));
     li.append(actions);
     return li;
