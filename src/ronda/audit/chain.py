@@ -281,22 +281,7 @@ def chain(entries: Iterable[AuditEntry], prev: str = GENESIS, first_seq: int = 1
     seq = first_seq
     for e in entries:
         detail = e.detail_text()
-        h = chain_hash(
-            prev,
-            encode(
-                e.at_s,
-                e.actor,
-                e.role,
-                e.agency,
-                e.action,
-                e.target,
-                e.person,
-                e.purpose,
-                e.source,
-                e.outcome,
-                detail,
-            ),
-        )
+        h = entry_hash(prev, e)
         yield StoredRow(
             seq,
             e.at_s,
