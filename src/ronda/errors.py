@@ -1,10 +1,35 @@
-"""One error family for everything Ronda refuses."""
+"""One error family for everything Ronda refuses.
+
+A message is an English template with `{name}` placeholders plus its values
+(`InvalidInput("at most {limit} records per request", field="body",
+limit=500)`), so that each reader gets it in their own language: `str()` is
+the English text (logs, tests); the API and the command line translate the
+template through the catalogs and fill the values in (`ronda.i18n.errors`).
+The error classes are extraction keywords (`ronda.i18n.extract.KEYWORDS`):
+pass the template as a literal, never an f-string, or it reaches no catalog.
+"""
 
 from __future__ import annotations
 
 
+class Term(str):
+    """A value that is itself a word to translate (`NotFound("person", ...)`:
+    "person" reaches a Spanish reader as "persona"); mark its literal with `N_`
+    where it is written unless the error class is an extraction keyword."""
+
+
+def fill(template: str, values: dict[str, object]) -> str:
+    """`template` with its `{name}` placeholders filled (literal braces doubled)."""
+    return template.format(**values) if values else template
+
+
 class RondaError(Exception):
     """Base of every error Ronda raises on purpose."""
+
+    def __init__(self, template: str = "", /, **values: object) -> None:
+        self.template = template
+        self.values = values
+        super().__init__(fill(template, values))
 
 
 class InvalidInput(RondaError):
@@ -13,16 +38,22 @@ class InvalidInput(RondaError):
     def __init__(
         self,
         message: str,
+        /,
         *,
         source: str | None = None,
         line: int | None = None,
         field: str | None = None,
+        **values: object,
     ) -> None:
-        self.message = message
         self.source = source
         self.line = line
         self.field = field
-        super().__init__(str(self))
+        super().__init__(message, **values)
+
+    @property
+    def message(self) -> str:
+        """The English message, without where it happened."""
+        return fill(self.template, self.values)
 
     def __str__(self) -> str:
         where = []
@@ -38,9 +69,9 @@ class InvalidInput(RondaError):
 class InvalidFrame(InvalidInput):
     """A device frame that cannot be decoded; `reason` is a short label for counting."""
 
-    def __init__(self, message: str, *, reason: str = "malformed") -> None:
+    def __init__(self, message: str, /, *, reason: str = "malformed", **values: object) -> None:
         self.reason = reason
-        super().__init__(message)
+        super().__init__(message, **values)
 
 
 class UnknownReference(InvalidInput):

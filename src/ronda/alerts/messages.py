@@ -1,41 +1,90 @@
-"""Messages to people, in their language, from template files.
+"""Messages to people (victims, wearers, the police, staff) in their language.
 
-Templates live in ``alerts/templates/<language>.toml`` (one table per message
-kind, plus ``[words]``), so they can move to a translation catalogue later
-without touching code. A language Ronda has no templates for falls back to
-English; a regional tag (``es-MX``, ``pt_BR``) uses its base language.
+Each message kind is a subject and a body written in English with `{field}`
+placeholders and translated through the same gettext catalogs as the rest of
+Ronda (`src/ronda/locale/<lang>/LC_MESSAGES/ronda.po`): a translator or a
+monitoring centre rewords them in a PO editor, without touching code, and the
+catalog test checks every language keeps the fields. The English catalog
+repeats each text, so English wording can be changed there too.
+
+A person's language tag (`es-MX`, `pt_BR`) uses its base language; a language
+Ronda does not ship is written to in English. A warning must go out even when
+a translation is broken: a translation that names a field the code does not
+give is replaced by the English text, never dropped.
 """
 
 from __future__ import annotations
 
-import functools
-import tomllib
+import logging
 from dataclasses import dataclass
-from importlib import resources
-from string import Template
-from typing import Any
 
-from ronda.errors import RondaError
+from ronda.errors import RondaError, fill
+from ronda.i18n.catalog import LANGUAGES, N_, lookup, normalize
 
-# Every language with a template file: a translator adds `fr.toml`, no code.
-LANGUAGES: tuple[str, ...] = tuple(
-    sorted(
-        p.name.removesuffix(".toml")
-        for p in resources.files("ronda.alerts").joinpath("templates").iterdir()
-        if p.name.endswith(".toml")
-    )
-)
+log = logging.getLogger(__name__)
+
 FALLBACK = "en"
 
-KINDS: tuple[str, ...] = (
-    "victim_proximity",
-    "police_proximity",
-    "victim_device_failure",
-    "victim_device_restored",
-    "staff_new_alert",
-    "staff_escalation",
-    "wearer_reminder",
-)
+TEMPLATES: dict[str, tuple[str, str]] = {
+    # kind: (subject, body). Keep them short: many go out as SMS.
+    "victim_proximity": (
+        N_("Ronda: safety alert"),
+        N_(
+            "{name}, the person your protection order covers is close to you ({time}). Go to a safe "
+            "place now. The police have been told. If you are in danger, call the emergency number. "
+            "Monitoring centre: {centre_phone}. Ref. {alert}"
+        ),
+    ),
+    "police_proximity": (
+        N_("Ronda: proximity alert #{alert}, protection order breached"),
+        N_(
+            "Proximity alert #{alert} at {time}: {wearer} is within the exclusion distance of "
+            "{protected}. Last position: {position}. Severity: {severity}. Please dispatch. "
+            "Monitoring centre: {centre_phone}."
+        ),
+    ),
+    "victim_device_failure": (
+        N_("Ronda: you may not be warned"),
+        N_(
+            "{name}, since {time} {failure}, so Ronda may not warn you if the person your order "
+            "covers comes close. Take extra care until we tell you it works again. "
+            "Monitoring centre: {centre_phone}. Ref. {alert}"
+        ),
+    ),
+    "victim_device_restored": (
+        N_("Ronda: monitoring restored"),
+        N_(
+            "{name}, the device of the person your order covers works again ({time}). Ronda will "
+            "warn you again of any approach. Ref. {alert}"
+        ),
+    ),
+    "staff_new_alert": (
+        N_("Ronda: new {severity} {type} alert #{alert}"),
+        N_("New {severity} alert #{alert} ({type}) for {wearer} at {time}. Respond within {target}. Link: {link}."),
+    ),
+    "staff_escalation": (
+        N_("Ronda: ESCALATED {severity} {type} alert #{alert}"),
+        N_(
+            "Alert #{alert} ({type}, {severity}) for {wearer} raised at {time} has not been "
+            "acknowledged within its target of {target}. It is escalated to you ({link})."
+        ),
+    ),
+    "wearer_reminder": (
+        N_("Ronda: your curfew starts at {start}"),
+        N_("{name}, reminder: your curfew starts at {start}. Be at home by then. Monitoring centre: {centre_phone}."),
+    ),
+}
+KINDS: tuple[str, ...] = tuple(TEMPLATES)
+
+WORDS: dict[str, str] = {
+    # What went wrong with a device, as `{failure}` in a victim's message.
+    "tamper": N_("the device was tampered with"),
+    "low_battery": N_("the device's battery is running out"),
+    "comms_loss": N_("the device stopped reporting"),
+    "no_fix": N_("the device cannot find its position"),
+    # `{position}` when the wearer's last position is not known.
+    "unknown_position": N_("not known"),
+}
 
 FIELDS: tuple[str, ...] = (
     "name",  # the recipient
@@ -49,7 +98,7 @@ FIELDS: tuple[str, ...] = (
     "target",  # response target, e.g. "2 min"
     "link",  # escalation link name
     "position",
-    "failure",  # what went wrong with the device (a [words] entry)
+    "failure",  # what went wrong with the device (one of WORDS)
     "centre_phone",
 )
 
@@ -67,35 +116,33 @@ class Message:
 
 
 def language_of(tag: str | None) -> str:
-    """The template language for a person's language tag."""
-    base = (tag or "").replace("_", "-").split("-")[0].lower()
-    return base if base in LANGUAGES else FALLBACK
-
-
-@functools.cache
-def templates(language: str) -> dict[str, Any]:
-    text = resources.files("ronda.alerts").joinpath("templates", f"{language}.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    """The language a person with this tag is written to."""
+    return normalize(tag) if tag else FALLBACK
 
 
 def word(language: str, key: str) -> str:
-    words: dict[str, str] = templates(language_of(language)).get("words", {})
-    return words.get(key) or templates(FALLBACK)["words"].get(key, key)
+    return lookup(language_of(language), WORDS[key]) if key in WORDS else key
+
+
+def _text(language: str, template: str, values: dict[str, str]) -> str:
+    try:
+        return fill(lookup(language, template), values).strip()
+    except (KeyError, IndexError, ValueError):
+        log.error("the %s translation of %r is broken; sent in English", language, template[:60])
+        return fill(template, values).strip()
 
 
 def render(kind: str, language: str | None, values: dict[str, str]) -> Message:
     """The message `kind` in `language` (or English), with `values` filled in."""
-    lang = language_of(language)
-    table = templates(lang).get(kind) or templates(FALLBACK).get(kind)
-    if table is None:
-        raise UnknownMessage(f"no message template {kind!r}")
+    if kind not in TEMPLATES:
+        raise UnknownMessage("no message template {kind}", kind=repr(kind))
     unknown = set(values) - set(FIELDS)
     if unknown:
-        raise UnknownMessage(f"unknown template fields {sorted(unknown)}")
+        raise UnknownMessage("unknown template fields {fields}", fields=sorted(unknown))
+    lang = language_of(language)
     full = dict.fromkeys(FIELDS, "") | values
-    subject = Template(str(table["subject"])).substitute(full).strip()
-    body = Template(str(table["body"])).substitute(full).strip()
-    return Message(kind, lang, subject, body)
+    subject, body = TEMPLATES[kind]
+    return Message(kind, lang, _text(lang, subject, full), _text(lang, body, full))
 
 
 def duration_text(seconds: float) -> str:
@@ -106,3 +153,6 @@ def duration_text(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60} min" + (f" {s % 60} s" if s % 60 else "")
     return f"{s // 3600} h" + (f" {(s % 3600) // 60} min" if s % 3600 >= 60 else "")
+
+
+__all__ = ["FIELDS", "KINDS", "LANGUAGES", "TEMPLATES", "WORDS", "Message", "language_of", "render", "word"]

@@ -24,7 +24,26 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "ngettext": (1, 2),
     "tr": None,
     "msg": None,
+    # Errors a person reads (the API's answers, the command line): the class
+    # is the marker, its template the message (ronda.errors). Device-frame
+    # errors (InvalidFrame) are counted by reason, not read, so not listed.
+    "RondaError": (1,),
+    "InvalidInput": (1,),
+    "UnknownReference": (1,),
+    "Conflict": (1,),
+    "NotFound": (1,),
+    "PolicyError": (1,),
+    "HTTPException": (2,),
+    "Refusal": (2,),  # ronda.api.refusal: an HTTP refusal with values
+    "LoginRefused": (2,),
+    "refuse": (2,),
+    "unauthorized": (1,),
 }
+ERROR_KEYWORDS = frozenset(
+    {"RondaError", "InvalidInput", "UnknownReference", "Conflict", "NotFound", "PolicyError"}
+    | {"HTTPException", "Refusal", "LoginRefused", "refuse", "unauthorized"}
+)
+"""The error classes among the keywords: their template must be a literal."""
 
 
 def pybabel_keyword_flags() -> list[str]:

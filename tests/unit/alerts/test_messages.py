@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from ronda.alerts.messages import FIELDS, KINDS, LANGUAGES, language_of, render, templates
+from ronda.alerts.messages import FIELDS, KINDS, LANGUAGES, TEMPLATES, language_of, render
 from ronda.alerts.policy import AlertPolicy, ChainLink
 from ronda.alerts.protection import AlertFacts, Recipient, link_messages, protection_messages
 
@@ -16,11 +16,25 @@ from ronda.alerts.protection import AlertFacts, Recipient, link_messages, protec
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_template_renders_fully(language: str, kind: str) -> None:
-    assert kind in templates(language), f"{language}.toml lacks [{kind}]"
     msg = render(kind, language, {f: f"<{f}>" for f in FIELDS})
     assert msg.language == language and msg.subject and msg.body
-    assert not re.search(r"\$\w", msg.subject + msg.body)  # nothing left as $field
+    assert not re.search(r"\{\w+\}", msg.subject + msg.body)  # nothing left as {field}
+    used = {f for f in FIELDS if f"<{f}>" in msg.subject + msg.body}
+    english = "".join(TEMPLATES[kind])
+    assert used == {f for f in FIELDS if "{" + f + "}" in english}  # every field the English uses, no fewer
     assert len(msg.subject) <= 300
+
+
+def test_a_broken_translation_still_warns_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A translator's slip (a renamed field) must not stop a victim's warning."""
+    import ronda.alerts.messages as messages
+
+    real = messages.lookup
+    monkeypatch.setattr(
+        messages, "lookup", lambda lang, text: "{nombre}, peligro" if text == TEMPLATES["victim_proximity"][1] else real(lang, text)
+    )
+    msg = render("victim_proximity", "es", {"name": "Ana", "time": "22:10", "alert": "7"})
+    assert msg.body.startswith("Ana, the person your protection order covers is close to you (22:10)")
 
 
 def test_languages_fall_back_to_their_base_then_english() -> None:
