@@ -46,7 +46,7 @@ from ronda.errors import InvalidInput
 
 def _text(raw: Any, name: str) -> str:
     if not isinstance(raw, str | int | float):
-        raise InvalidInput(f"not text: {raw!r}", field=name)
+        raise InvalidInput("not text: {value}", field=name, value=repr(raw))
     return str(raw).strip()
 
 
@@ -60,7 +60,7 @@ def _int(raw: Any, name: str) -> int:
             raise ValueError
         return int(raw)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"not a whole number: {raw!r}", field=name) from exc
+        raise InvalidInput("not a whole number: {value}", field=name, value=repr(raw)) from exc
 
 
 def _float(raw: Any, name: str) -> float:
@@ -69,7 +69,7 @@ def _float(raw: Any, name: str) -> float:
             raise ValueError
         return float(raw)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"not a number: {raw!r}", field=name) from exc
+        raise InvalidInput("not a number: {value}", field=name, value=repr(raw)) from exc
 
 
 def _seconds(raw: Any, name: str) -> float:
@@ -78,7 +78,7 @@ def _seconds(raw: Any, name: str) -> float:
     except (TypeError, ValueError):
         value = -1.0
     if not 0 < value < 1e6:
-        raise InvalidInput(f"not a number of seconds: {raw!r}", field=name)
+        raise InvalidInput("not a number of seconds: {value}", field=name, value=repr(raw))
     return value
 
 
@@ -86,7 +86,7 @@ def _duration(raw: Any, name: str) -> float:
     """Seconds, zero or more, with no upper bound (a period of history, a tolerance)."""
     value = _float(raw, name)
     if not 0 <= value < float("inf"):
-        raise InvalidInput(f"not a number of seconds: {raw!r}", field=name)
+        raise InvalidInput("not a number of seconds: {value}", field=name, value=repr(raw))
     return value
 
 
@@ -105,13 +105,13 @@ def _bool(raw: Any, name: str) -> bool:
         return True
     if text in ("off", "0", "false", "no"):
         return False
-    raise InvalidInput(f"on or off, not {raw!r}", field=name)
+    raise InvalidInput("on or off, not {value}", field=name, value=repr(raw))
 
 
 def _port(raw: Any, name: str) -> int:
     text = str(raw).strip()
     if isinstance(raw, bool) or not text.isdigit() or not 0 <= int(text) < 65536:
-        raise InvalidInput(f"not a port number: {raw!r}", field=name)
+        raise InvalidInput("not a port number: {value}", field=name, value=repr(raw))
     return int(text)
 
 
@@ -130,7 +130,7 @@ def _path(raw: Any, name: str) -> Path:
 def _positive_int(raw: Any, name: str) -> int:
     value = _int(raw, name)
     if value < 1:
-        raise InvalidInput(f"must be at least 1: {raw!r}", field=name)
+        raise InvalidInput("must be at least 1: {value}", field=name, value=repr(raw))
     return value
 
 
@@ -169,7 +169,9 @@ def _section(cls: type[Any], env: Mapping[str, str], table: Mapping[str, Any], w
     names = {f.name for f in dataclasses.fields(cls)}
     for key in table:
         if key not in names and not isinstance(table[key], dict):
-            raise InvalidInput(f"unknown setting {key!r} in [{where}]", field=f"{where}.{key}")
+            raise InvalidInput(
+                "unknown setting {key} in [{section}]", field=f"{where}.{key}", key=repr(key), section=where
+            )
     for f in dataclasses.fields(cls):
         if "env" not in f.metadata:
             continue
@@ -217,7 +219,9 @@ class GatewaySettings:
             raise InvalidInput("a table of protocol = port", field="gateway.ports")
         for name in file_ports:
             if name not in GATEWAY_PORTS:
-                raise InvalidInput(f"unknown protocol {name!r}", field=f"gateway.ports.{name}")
+                raise InvalidInput(
+                    "unknown protocol {protocol}", field=f"gateway.ports.{name}", protocol=repr(name)
+                )
         for name, default in GATEWAY_PORTS.items():
             port: int | None = default
             if name in file_ports:
@@ -280,9 +284,11 @@ class DistributedSettings:
     def __post_init__(self) -> None:
         if self.lease_renew_s is not None and self.lease_renew_s * 2 > self.lease_ttl_s * LEASE_TRUST:
             raise InvalidInput(
-                f"renewing every {self.lease_renew_s} s leaves no second chance within a "
-                f"{self.lease_ttl_s} s lease (at most {self.lease_ttl_s * LEASE_TRUST / 2:g} s)",
+                "renewing every {renew} s leaves no second chance within a {ttl} s lease (at most {limit} s)",
                 field="RONDA_LEASE_RENEW_S",
+                renew=self.lease_renew_s,
+                ttl=self.lease_ttl_s,
+                limit=f"{self.lease_ttl_s * LEASE_TRUST / 2:g}",
             )
 
     @property
@@ -415,13 +421,13 @@ class Settings:
         known = {"storage", "engine", "server", *SECTIONS.values()}
         for key in doc:
             if key not in known:
-                raise InvalidInput(f"unknown section [{key}]", field=key)
+                raise InvalidInput("unknown section [{section}]", field=key, section=key)
         values: dict[str, Any] = {}
         flat = {**_table(doc, "storage"), **_table(doc, "server")}
         storage_server = {f.name for f in dataclasses.fields(cls) if "env" in f.metadata}
         for key in flat:
             if key not in storage_server:
-                raise InvalidInput(f"unknown setting {key!r}", field=key)
+                raise InvalidInput("unknown setting {key}", field=key, key=repr(key))
         for f in dataclasses.fields(cls):
             if "env" not in f.metadata:
                 continue
@@ -455,16 +461,22 @@ def _read_file(path: Path | None) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except OSError as exc:
-        message = f"cannot read the settings file {path}: {exc.strerror}"
-        raise InvalidInput(message, field="RONDA_CONFIG") from exc
+        raise InvalidInput(
+            "cannot read the settings file {path}: {error}",
+            field="RONDA_CONFIG",
+            path=str(path),
+            error=exc.strerror,
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{path}: {exc}", field="RONDA_CONFIG") from exc
+        raise InvalidInput(
+            "{path}: not a valid TOML file: {error}", field="RONDA_CONFIG", path=str(path), error=str(exc)
+        ) from exc
 
 
 def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
     table = doc.get(name, {})
     if not isinstance(table, dict):
-        raise InvalidInput(f"[{name}] must be a table", field=name)
+        raise InvalidInput("[{section}] must be a table", field=name, section=name)
     return table
 
 
@@ -473,7 +485,7 @@ def _engine(env: Mapping[str, str], table: Mapping[str, Any]) -> EngineParams:
     names = {f.name: f for f in dataclasses.fields(EngineParams)}
     for key in table:
         if key not in names:
-            raise InvalidInput(f"unknown engine threshold {key!r}", field=f"engine.{key}")
+            raise InvalidInput("unknown engine threshold {key}", field=f"engine.{key}", key=repr(key))
     for f in names.values():
         parse = _int if f.type in ("int", int) else _float
         if f.name in table:

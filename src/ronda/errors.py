@@ -11,6 +11,8 @@ pass the template as a literal, never an f-string, or it reaches no catalog.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class Term(str):
     """A value that is itself a word to translate (`NotFound("person", ...)`:
@@ -18,7 +20,7 @@ class Term(str):
     where it is written unless the error class is an extraction keyword."""
 
 
-def fill(template: str, values: dict[str, object]) -> str:
+def fill(template: str, values: Mapping[str, object]) -> str:
     """`template` with its `{name}` placeholders filled (literal braces doubled)."""
     return template.format(**values) if values else template
 
@@ -71,7 +73,8 @@ class InvalidFrame(InvalidInput):
 
     def __init__(self, message: str, /, *, reason: str = "malformed", **values: object) -> None:
         self.reason = reason
-        super().__init__(message, **values)
+        self.source, self.line, self.field = None, None, None
+        RondaError.__init__(self, message, **values)  # a frame has no file, line or field
 
 
 class UnknownReference(InvalidInput):

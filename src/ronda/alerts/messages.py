@@ -60,7 +60,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "staff_new_alert": (
         N_("Ronda: new {severity} {type} alert #{alert}"),
-        N_("New {severity} alert #{alert} ({type}) for {wearer} at {time}. Respond within {target}. Link: {link}."),
+        N_(
+            "New {severity} alert #{alert} ({type}) for {wearer} at {time}. Respond within {target}. "
+            "Link: {link}."
+        ),
     ),
     "staff_escalation": (
         N_("Ronda: ESCALATED {severity} {type} alert #{alert}"),
@@ -71,7 +74,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "wearer_reminder": (
         N_("Ronda: your curfew starts at {start}"),
-        N_("{name}, reminder: your curfew starts at {start}. Be at home by then. Monitoring centre: {centre_phone}."),
+        N_(
+            "{name}, reminder: your curfew starts at {start}. Be at home by then. "
+            "Monitoring centre: {centre_phone}."
+        ),
     ),
 }
 KINDS: tuple[str, ...] = tuple(TEMPLATES)

@@ -142,19 +142,23 @@ def _severity(value: Any, where: str) -> Severity:
         return Severity(str(value))
     except ValueError:
         allowed = ", ".join(s.value for s in Severity)
-        raise PolicyError(f"{where}: {value!r} is not a severity ({allowed})") from None
+        raise PolicyError(
+            "{where}: {value} is not a severity ({allowed})", where=where, value=repr(value), allowed=allowed
+        ) from None
 
 
 def _seconds(value: Any, where: str) -> float:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or not math.isfinite(value) or value <= 0:
-        raise PolicyError(f"{where}: expected a positive number of seconds, got {value!r}")
+        raise PolicyError(
+            "{where}: expected a positive number of seconds, got {value}", where=where, value=repr(value)
+        )
     return float(value)
 
 
 def _table(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise PolicyError(f"{where}: expected a table")
+        raise PolicyError("{where}: expected a table", where=where)
     return value
 
 
@@ -178,7 +182,11 @@ def parse_policy(raw: Mapping[str, Any]) -> AlertPolicy:
     """The policy from the ``[alerts]`` table of the configuration; unknown keys are refused."""
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
-        raise PolicyError(f"alerts: unknown keys {sorted(unknown)} (known: {sorted(KNOWN_KEYS)})")
+        raise PolicyError(
+            "alerts: unknown keys {keys} (known: {known})",
+            keys=str(sorted(unknown)),
+            known=str(sorted(KNOWN_KEYS)),
+        )
     base = AlertPolicy()
     severities = dict(base.severities)
     for kind, v in _table(raw.get("severity", {}), "alerts.severity").items():
@@ -191,7 +199,9 @@ def parse_policy(raw: Mapping[str, Any]) -> AlertPolicy:
         t = _table(v, f"alerts.rules.{rule}")
         bad = set(t) - {"severity", "target_s"}
         if bad:
-            raise PolicyError(f"alerts.rules.{rule}: unknown keys {sorted(bad)}")
+            raise PolicyError(
+                "{where}: unknown keys {keys}", where=f"alerts.rules.{rule}", keys=str(sorted(bad))
+            )
         rules[rule] = RuleOverride(
             _severity(t["severity"], f"alerts.rules.{rule}.severity") if "severity" in t else None,
             _seconds(t["target_s"], f"alerts.rules.{rule}.target_s") if "target_s" in t else None,
@@ -199,16 +209,23 @@ def parse_policy(raw: Mapping[str, Any]) -> AlertPolicy:
     chains = dict(base.chains)
     for agency, links in _table(raw.get("chains", {}), "alerts.chains").items():
         if not isinstance(links, list) or not links:
-            raise PolicyError(f"alerts.chains.{agency}: expected a non-empty list of links")
+            raise PolicyError("{where}: expected a non-empty list of links", where=f"alerts.chains.{agency}")
         parsed: list[ChainLink] = []
         for i, link in enumerate(links):
             t = _table(link, f"alerts.chains.{agency}[{i}]")
             notify = t.get("notify", [])
             if not isinstance(notify, list) or not all(isinstance(a, str) and ":" in a for a in notify):
-                raise PolicyError(f"alerts.chains.{agency}[{i}].notify: expected addresses like 'email:x@y'")
+                raise PolicyError(
+                    "{where}: expected addresses like 'email:x@y'",
+                    where=f"alerts.chains.{agency}[{i}].notify",
+                )
             bad = set(t) - {"name", "notify", "wait_s", "language"}
             if bad:
-                raise PolicyError(f"alerts.chains.{agency}[{i}]: unknown keys {sorted(bad)}")
+                raise PolicyError(
+                    "{where}: unknown keys {keys}",
+                    where=f"alerts.chains.{agency}[{i}]",
+                    keys=str(sorted(bad)),
+                )
             wait = t.get("wait_s")
             parsed.append(
                 ChainLink(
@@ -222,11 +239,15 @@ def parse_policy(raw: Mapping[str, Any]) -> AlertPolicy:
     protocols = dict(base.protocols)
     for kind, ids in _table(raw.get("protocols", {}), "alerts.protocols").items():
         if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
-            raise PolicyError(f"alerts.protocols.{kind}: expected a list of step names")
+            raise PolicyError("{where}: expected a list of step names", where=f"alerts.protocols.{kind}")
         protocols[kind] = _steps(ids)
     attempts = raw.get("max_attempts", base.max_attempts)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-        raise PolicyError(f"alerts.max_attempts: expected a positive integer, got {attempts!r}")
+        raise PolicyError(
+            "{where}: expected a positive integer, got {value}",
+            where="alerts.max_attempts",
+            value=repr(attempts),
+        )
     return AlertPolicy(
         severities=severities,
         targets_s=targets,

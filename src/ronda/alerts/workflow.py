@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ronda.errors import RondaError
+from ronda.errors import RondaError, Term
+from ronda.i18n.catalog import N_
 
 
 class AlertStatus(StrEnum):
@@ -104,9 +105,13 @@ class TransitionRefused(RondaError):
     def __init__(self, status: AlertStatus, action: AlertAction) -> None:
         self.status, self.action = status, action
         allowed = sorted(a.value for (s, a) in TRANSITIONS if s == status)
+        # The action is an API code (`acknowledge`), shown as it is; the status
+        # is a word of the vocabulary (`alert_status`), said in the reader's language.
         super().__init__(
-            f"cannot {action.value} an alert that is {status.value}"
-            f" (allowed: {', '.join(allowed) or 'nothing'})"
+            N_("cannot {action} an alert that is {status} (allowed: {allowed})"),
+            action=action.value,
+            status=Term(status.value),
+            allowed=", ".join(allowed) or Term(N_("nothing")),
         )
 
 

@@ -10,10 +10,12 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
+from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ronda.alerts.workflow import TransitionRefused
@@ -36,9 +38,13 @@ from ronda.api import (
 from ronda.api.auth import Authenticator, retention_loop
 from ronda.api.deps import service
 from ronda.api.policy import guard
+from ronda.api.refusal import reader_language, refusal_text
 from ronda.api.secure_headers import SecureHeaders
 from ronda.config import SecuritySettings
 from ronda.errors import InvalidInput
+from ronda.i18n.catalog import N_, gettext
+from ronda.i18n.errors import error_message
+from ronda.i18n.validation import validation_message
 from ronda.pipeline.service import LiveService
 from ronda.storage.errors import Conflict, NotFound
 
@@ -46,9 +52,17 @@ log = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="a token from POST /api/auth/login (or the service token)")
 
 
-def _problem(status: int, error: str, field: str | None = None, **extra: Any) -> JSONResponse:
+def _problem(
+    request: Request, status: int, error: str, field: str | None = None, **extra: Any
+) -> JSONResponse:
+    """An error answer: `error` is already in the reader's language (Content-Language)."""
     body: dict[str, Any] = {"error": error, "field": field, **extra}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers={"Content-Language": reader_language(request)})
+
+
+STARLETTE_REFUSALS = (N_("Not Found"), N_("Method Not Allowed"))
+"""Starlette's own refusals (an unknown path, a method the route does not
+take), marked so that they reach the catalogs: they are translated too."""
 
 
 def _loc(loc: Any) -> str:
@@ -61,44 +75,69 @@ def _loc(loc: Any) -> str:
 
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lang = reader_language(request)
         errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _loc(first.get("loc", ()))
-        details = [{"field": _loc(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errors[:20]]
-        return _problem(422, f"{field}: {first.get('msg', 'invalid')}", field, details=details)
+        details = [
+            {"field": _loc(e.get("loc", ())), "message": validation_message(e, lang)} for e in errors[:20]
+        ]
+        if not details:
+            return _problem(request, 422, gettext(lang, N_("invalid request")))
+        first = details[0]
+        return _problem(
+            request, 422, f"{first['field']}: {first['message']}", first["field"], details=details
+        )
 
     @app.exception_handler(InvalidInput)
-    async def invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+    async def invalid(request: Request, exc: InvalidInput) -> JSONResponse:
         field = exc.field
         if field and not field.startswith(("body", "query", "path")):
             field = f"body.{field}"
-        return _problem(422, f"{field}: {exc.message}" if field else exc.message, field)
+        message = error_message(exc, reader_language(request))
+        return _problem(request, 422, f"{field}: {message}" if field else message, field)
 
     @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return _problem(404, str(exc))
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _problem(request, 404, error_message(exc, reader_language(request)))
 
     @app.exception_handler(Conflict)
-    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return _problem(409, str(exc), f"body.{exc.field}" if exc.field else None)
+    async def conflict(request: Request, exc: Conflict) -> JSONResponse:
+        message = error_message(exc, reader_language(request))
+        return _problem(request, 409, message, f"body.{exc.field}" if exc.field else None)
 
     @app.exception_handler(TransitionRefused)
-    async def refused(_: Request, exc: TransitionRefused) -> JSONResponse:
-        return _problem(409, str(exc), "status")
+    async def refused(request: Request, exc: TransitionRefused) -> JSONResponse:
+        return _problem(request, 409, error_message(exc, reader_language(request)), "status")
 
     @app.exception_handler(IntegrityError)
-    async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
-        return _problem(409, "conflicts with what is stored (a duplicate or a reference in use)")
+    async def integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        message = N_("conflicts with what is stored (a duplicate or a reference in use)")
+        return _problem(request, 409, gettext(reader_language(request), message))
 
     @app.exception_handler(DataError)
-    async def data(_: Request, exc: DataError) -> JSONResponse:
-        return _problem(422, "a value the database cannot store")
+    async def data(request: Request, exc: DataError) -> JSONResponse:
+        return _problem(
+            request, 422, gettext(reader_language(request), N_("a value the database cannot store"))
+        )
 
     @app.exception_handler(OperationalError)
-    async def unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+    async def unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc)
-        return _problem(503, "database unavailable, try again")
+        return _problem(
+            request, 503, gettext(reader_language(request), N_("database unavailable, try again"))
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_refusal(request: Request, exc: HTTPException) -> Response:
+        # FastAPI's own shape ({"detail": ...}), with the text in the reader's language.
+        lang = reader_language(request)
+        text = refusal_text(exc, lang)
+        headers = {**(exc.headers or {}), "Content-Language": lang}
+        if exc.status_code in {204, 304} or not is_body_allowed_for_status_code(exc.status_code):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"detail": text if text is not None else exc.detail}, status_code=exc.status_code, headers=headers
+        )
 
 
 def create_app(

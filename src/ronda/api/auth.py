@@ -40,6 +40,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ronda.audit.chain import AuditEntry
 from ronda.config import SecuritySettings
+from ronda.errors import InvalidInput, fill
+from ronda.i18n.catalog import N_, lookup
 from ronda.storage import security as repo
 from ronda.storage.cases import get_setting, put_setting
 from ronda.storage.models import AlertRow, DeviceRow, EpisodeRow, PersonRow, RuleRow
@@ -141,12 +143,22 @@ class Caller:
         )
 
 
-ANONYMOUS = Caller("anonymous", "anonymous", "", Role.AUDITOR, "", session=None)
-"""Stands for nobody on public routes (it can see nothing: agency '' holds nothing)."""
+ANONYMOUS = Caller("anonymous", "anonymous", "", Role.AUDITOR, "", language="auto", session=None)
+"""Stands for nobody on public routes (it can see nothing: agency '' holds nothing);
+its language is the client's (`Accept-Language`)."""
 
 
 def service_caller(source: str, purpose: str | None) -> Caller:
-    return Caller("service", "service", "Service token", Role.ADMIN, None, source=source, purpose=purpose)
+    return Caller(
+        "service",
+        "service",
+        "Service token",
+        Role.ADMIN,
+        None,
+        language="auto",
+        source=source,
+        purpose=purpose,
+    )
 
 
 def caller_of(user: UserRow, session: str | None, source: str, purpose: str | None) -> Caller:
@@ -294,13 +306,33 @@ class RateLimiter:
 
 
 class LoginRefused(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
+    """A refused sign-in: `template` is the English message with `{name}`
+    placeholders filled from `values` (an extraction keyword: a literal);
+    `extra` goes into the answer as it is (`{"totp_required": true}`)."""
+
+    def __init__(
+        self, status: int, template: str, *, extra: dict[str, Any] | None = None, **values: object
+    ) -> None:
+        self.status, self.template, self.values = status, template, values
+        self.extra = dict(extra or {})
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The English text."""
+        return fill(self.template, self.values)
+
+    def text(self, language: str | None) -> str:
+        """The message in `language` (English when the translation is broken)."""
+        try:
+            return fill(lookup(language, self.template), self.values)
+        except (KeyError, IndexError, ValueError):
+            return self.message
 
 
 def unauthorized(message: str) -> HTTPException:
-    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+    # `unauthorized` is an extraction keyword: its callers pass the literal
+    return HTTPException(401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def hash_session(sid: str) -> str:
@@ -345,7 +377,12 @@ class Authenticator:
         now = self.clock()
 
         def refuse(
-            status: int, message: str, outcome: str, user: UserRow | None, **extra: Any
+            status: int,
+            message: str,
+            outcome: str,
+            user: UserRow | None,
+            extra: dict[str, Any] | None = None,
+            **values: object,
         ) -> LoginRefused:
             self.audit(
                 AuditEntry(
@@ -359,7 +396,8 @@ class Authenticator:
                     outcome=outcome,
                 )
             )
-            return LoginRefused(status, message, **extra)
+            # `refuse` is an extraction keyword: its callers pass the literal
+            return LoginRefused(status, template=message, extra=extra, **values)
 
         if not self.login_limiter.allow(f"login:{source}"):
             raise LoginRefused(429, "too many sign-in attempts from this address; wait a minute")
@@ -371,22 +409,28 @@ class Authenticator:
         if user.locked_until_s is not None and user.locked_until_s > now:
             minutes = max(1, round((user.locked_until_s - now) / 60))
             raise refuse(
-                423, f"account locked after repeated failures; try again in {minutes} min", "locked", user
+                423,
+                "account locked after repeated failures; try again in {minutes} min",
+                "locked",
+                user,
+                minutes=minutes,
             )
         good = _verify(user.password_hash, password)
         if good and user.totp_secret:
             if not totp:
-                raise refuse(401, "a one-time code is required", "totp_missing", user, totp_required=True)
+                raise refuse(
+                    401, "a one-time code is required", "totp_missing", user, extra={"totp_required": True}
+                )
             good = pyotp.TOTP(user.totp_secret).verify(totp.strip(), for_time=now, valid_window=1)
         if not good:
             locked = self._failed(user.id, now)
             if locked:
                 raise refuse(
                     423,
-                    "account locked after repeated failures; try again in "
-                    f"{round(self.settings.lockout_s / 60)} min",
+                    "account locked after repeated failures; try again in {minutes} min",
                     "locked",
                     user,
+                    minutes=round(self.settings.lockout_s / 60),
                 )
             raise refuse(401, "wrong username or password", "failed", user)
         if user.disabled:
@@ -478,9 +522,17 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+class WeakPassword(InvalidInput, ValueError):
+    """A password too short to keep (a ValueError too, as callers expect)."""
+
+
+MIN_PASSWORD = 10
+
+
 def hash_password(password: str) -> str:
-    if len(password) < 10:
-        raise ValueError("a password needs at least 10 characters")
+    if len(password) < MIN_PASSWORD:
+        # translated where it is shown (ronda.i18n.errors); str() is the English text
+        raise WeakPassword(N_("a password needs at least {n} characters"), n=MIN_PASSWORD)
     return hasher.hash(password)
 
 

@@ -48,6 +48,8 @@ from ronda.api.auth import (
     purpose_of,
     source_of,
 )
+from ronda.api.refusal import Refusal
+from ronda.i18n.catalog import N_
 from ronda.storage import security as repo
 from ronda.storage.errors import NotFound
 from ronda.storage.models import AlertRow, DeviceRow, EpisodeRow, OrderRow, RuleRow, ZoneRow
@@ -337,26 +339,29 @@ def _hold(s: Session, key: str) -> list[Owner] | None:
 
 
 RESOLVERS: dict[str, tuple[str, Resolver]] = {
-    "person_id": ("person", _person),
-    "device_id": ("device", _device),
-    "order_id": ("order", _order),
-    "zone_id": ("zone", _zone),
-    "alert_id": ("alert", _alert),
-    "episode_id": ("episode", _episode),
-    "user_id": ("user", _user),
-    "hold_id": ("legal hold", _hold),
+    "person_id": (N_("person"), _person),
+    "device_id": (N_("device"), _device),
+    "order_id": (N_("order"), _order),
+    "zone_id": (N_("zone"), _zone),
+    "alert_id": (N_("alert"), _alert),
+    "episode_id": (N_("episode"), _episode),
+    "user_id": (N_("user"), _user),
+    "hold_id": (N_("legal hold"), _hold),
 }
-"""Path parameter -> (the name its 404 uses, resolver)."""
+"""Path parameter -> (the name its 404 uses, a noun translated in the answer; resolver)."""
 
 
 def register_resolver(param: str, what: str, resolver: Resolver) -> None:
-    """For other areas' objects: `register_resolver("contact_id", "contact", fn)`."""
+    """For other areas' objects: `register_resolver("contact_id", N_("contact"), fn)`
+    (mark the noun with `N_`: the 404 says it in the reader's language)."""
     RESOLVERS[param] = (what, resolver)
 
 
 def _not_found(what: str, key: str) -> NotFound:
-    # the same message the repositories give for a missing row
-    return NotFound(what, int(key) if what in ("alert", "episode", "legal hold") and key.isdigit() else key)
+    # the same message the repositories give for a missing row; `what` is a
+    # noun marked with N_ where it is written (RESOLVERS, register_resolver)
+    number = what in ("alert", "episode", "legal hold") and key.isdigit()
+    return NotFound(what=what, key=int(key) if number else key)
 
 
 # ------------------------------------------------------------------- guard
@@ -425,7 +430,7 @@ def guard(request: Request) -> Caller:
     if rule is None:
         log.error("no access policy for %s %s: refused (add it to ronda/api/policy.py)", method, path)
         _decide(request, Decision(method, path, None, "no_policy"))
-        raise HTTPException(403, f"no access policy for {method} {path}")
+        raise Refusal(403, "no access policy for {route}", route=" ".join((method, path)))
     if rule.public:
         request.state.caller = ANONYMOUS
         _decide(request, Decision(method, path, None, "allowed"))
@@ -446,7 +451,7 @@ def guard(request: Request) -> Caller:
         _decide(request, Decision(method, path, caller.role, "role"))
         if rule.audit:
             _audit(auth, caller, rule, target, None, params, request, "refused")
-        raise HTTPException(403, f"the {caller.role} role may not use {method} {path}")
+        raise Refusal(403, "the {role} role may not use {route}", role=str(caller.role), route=target)
     request.state.scope = scope
     owners: list[Owner] = []
     try:
@@ -474,9 +479,10 @@ def guard(request: Request) -> Caller:
         param, value = rule.export_when
         if not param or request.query_params.get(param) == value:
             _decide(request, Decision(method, path, caller.role, "purpose", tuple(owners)))
-            raise HTTPException(
+            raise Refusal(
                 422,
-                f"an export needs a purpose: send the {PURPOSE} header",
+                "an export needs a purpose: send the {header} header",
+                header=PURPOSE,
                 headers={"X-Ronda-Field": PURPOSE},
             )
     _decide(request, Decision(method, path, caller.role, "allowed", tuple(owners)))

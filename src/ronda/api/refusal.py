@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import HTTPException, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ronda.errors import fill
-from ronda.i18n.catalog import UNSET, best_accepted, gettext, lookup, normalize
+from ronda.errors import Term, fill
+from ronda.i18n.catalog import choose_language, gettext, lookup
 
 
 class Refusal(HTTPException):
@@ -31,20 +32,23 @@ class Refusal(HTTPException):
 
 
 def reader_language(request: Request) -> str:
-    """The language an answer to `request` is written in."""
+    """The language an answer to `request` is written in: the caller's own
+    choice when it is a shipped language (not `auto`), else the best of
+    `Accept-Language`, else English. (The agency's default is not looked up
+    here: an error must not need the database; the web app sends the
+    language it shows as `Accept-Language`, agency default included.)"""
     caller = getattr(request.state, "caller", None)
     chosen = getattr(caller, "language", None)
-    if chosen and chosen.strip().lower() not in UNSET:
-        return normalize(chosen)
-    return best_accepted(request.headers.get("accept-language")) or normalize(None)
+    return choose_language(chosen, None, request.headers.get("accept-language"))[0]
 
 
-def refusal_text(exc: HTTPException, language: str) -> str | None:
+def refusal_text(exc: StarletteHTTPException, language: str) -> str | None:
     """The detail of an HTTP refusal in `language` (None when it is not text)."""
     if isinstance(exc, Refusal):
+        values = {k: (lookup(language, v) if isinstance(v, Term) else v) for k, v in exc.values.items()}
         try:
-            return fill(lookup(language, exc.template), exc.values)
-        except (KeyError, IndexError, ValueError):
+            return fill(lookup(language, exc.template), values)
+        except (KeyError, IndexError, ValueError):  # a broken translation: never lose the refusal
             return str(exc.detail)
     if isinstance(exc.detail, str):
         return gettext(language, exc.detail)

@@ -14,6 +14,7 @@ from ronda.api import schemas as sc
 from ronda.api.auth import LoginRefused, Role, hash_password, source_of
 from ronda.api.deps import tx
 from ronda.api.policy import CallerDep, authenticator
+from ronda.api.refusal import reader_language
 from ronda.errors import InvalidInput
 from ronda.storage import cases
 from ronda.storage import security as repo
@@ -105,10 +106,13 @@ def login(request: Request, body: LoginIn) -> LoginOut:
     try:
         token, expires_s, caller = auth.login(body.username, body.password, body.totp, source_of(request))
     except LoginRefused as exc:
+        # in the language of the sign-in page (the web app sends it as Accept-Language)
+        lang = reader_language(request)
+        headers = {"Content-Language": lang}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(  # type: ignore[return-value]
-            {"error": exc.message, "field": None, **exc.extra},
-            status_code=exc.status,
-            headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
+            {"error": exc.text(lang), "field": None, **exc.extra}, status_code=exc.status, headers=headers
         )
     return LoginOut(token=token, expires_s=expires_s, user=UserOut(**caller.public()))
 

@@ -227,7 +227,9 @@ def _checked_geometry(body: sc.ZoneFeatureIn) -> None:
             exc.field = "properties.radius_m"
         raise
     except (ValueError, TypeError, OverflowError, ShapelyError, RecursionError) as exc:
-        raise InvalidInput(f"not a usable geometry: {type(exc).__name__}", field="geometry") from exc
+        raise InvalidInput(
+            "not a usable geometry: {reason}", field="geometry", reason=type(exc).__name__
+        ) from exc
 
 
 @router.get("/zones", tags=["zones"])

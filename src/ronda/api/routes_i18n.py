@@ -18,11 +18,13 @@ from pydantic import BaseModel, Field
 from ronda.api.auth import Caller, source_of
 from ronda.api.deps import tx
 from ronda.api.policy import CallerDep, authenticator
+from ronda.api.refusal import Refusal
 from ronda.i18n.catalog import LANGUAGES, choose_language
 from ronda.i18n.vocabulary import LABELS
 from ronda.i18n.web import languages, web_catalog
 from ronda.storage import cases
 from ronda.storage.caseload import DEFAULT_SITE, SITE
+from ronda.storage.errors import NotFound
 from ronda.storage.languages import agency_language, set_agency_language
 from ronda.storage.models_security import UserRow
 
@@ -44,7 +46,12 @@ def _signed_in(request: Request) -> Caller | None:
 def _shipped(lang: str) -> str:
     base = re.split(r"[-_]", lang.lower(), maxsplit=1)[0]
     if base not in LANGUAGES:
-        raise HTTPException(404, f"no catalog for {lang!r}; Ronda ships {', '.join(LANGUAGES)}")
+        raise Refusal(
+            404,
+            "no catalog for {lang}; Ronda ships {languages}",
+            lang=repr(lang),
+            languages=", ".join(LANGUAGES),
+        )
     return base
 
 
@@ -103,7 +110,7 @@ def set_default(body: DefaultIn, request: Request, caller: CallerDep) -> dict[st
     lang = _shipped(body.language) if body.language else None
     agency = body.agency_id if body.agency_id is not None else caller.agency_id
     if not caller.in_agency(agency):
-        raise HTTPException(404, f"agency {agency!r} not found")
+        raise NotFound("agency", agency)
     with tx(request) as s:
         set_agency_language(s, agency, lang)
     return {"agency_id": agency, "language": lang}

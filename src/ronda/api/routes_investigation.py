@@ -21,10 +21,12 @@ from ronda.api import auth
 from ronda.api import schemas as sc
 from ronda.api.deps import epoch, service, settings, tx
 from ronda.api.policy import authenticator, current_caller, scope_of
+from ronda.api.refusal import reader_language
 from ronda.compliance import DecisionKind, Policy, decide, history, programme
 from ronda.correlation import Incident, Params
 from ronda.correlation.incidents import parse_csv, point_incident
 from ronda.errors import InvalidInput
+from ronda.i18n.catalog import N_, gettext
 from ronda.storage import investigation as repo
 from ronda.storage.investigation import Requester
 from ronda.storage.trail_cache import TrailCache
@@ -78,8 +80,9 @@ class IncidentIn(BaseModel):
             if self.lat is None or self.lon is None or self.radius_m is None:
                 raise InvalidInput("give lat, lon and radius_m, or an area", field="lat")
             return point_incident(self.id, self.lat, self.lon, self.radius_m, start_s, end_s, self.label)
-        except InvalidInput as exc:
-            raise InvalidInput(exc.message, field=f"incidents[{i}].{exc.field or ''}".rstrip(".")) from exc
+        except InvalidInput as exc:  # the same message, the field named within the body
+            exc.field = f"incidents[{i}].{exc.field or ''}".rstrip(".")
+            raise
 
 
 class CorrelateIn(BaseModel):
@@ -173,20 +176,24 @@ async def correlate_batch(
     file with bad lines is refused whole, each bad line named."""
     raw = await request.body()
     if len(raw) > MAX_BODY_CSV:
-        raise InvalidInput(f"the file is larger than {MAX_BODY_CSV // 1_000_000} MB", field="body")
+        raise InvalidInput("the file is larger than {mb} MB", field="body", mb=MAX_BODY_CSV // 1_000_000)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("the file is not UTF-8 text", field="body") from exc
     parsed = parse_csv(text)
     if parsed.errors:
+        lang = reader_language(request)
         return JSONResponse(
             {
-                "error": f"{parsed.bad_lines} line(s) are not incidents; nothing was run",
+                "error": gettext(
+                    lang, N_("lines that are not incidents: {n}; nothing was run"), n=parsed.bad_lines
+                ),
                 "field": "body",
                 "details": parsed.errors,
             },
             status_code=422,
+            headers={"Content-Language": lang},
         )
     params = ParamsIn(max_gap_s=max_gap_s, max_speed_mps=max_speed_mps).params()
     return JSONResponse(_run(request, parsed.incidents, params, purpose), status_code=201)

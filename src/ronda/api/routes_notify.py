@@ -18,7 +18,7 @@ from ronda.api.auth import Owner, person_owner
 from ronda.api.deps import service, tx, when
 from ronda.api.policy import current_caller, register_resolver
 from ronda.errors import InvalidInput
-from ronda.i18n.catalog import gettext
+from ronda.i18n.catalog import N_, gettext
 from ronda.notify.config import load_config
 from ronda.notify.escalation import escalate
 from ronda.notify.runtime import runtime_of
@@ -84,8 +84,8 @@ def _notification_owner(s: Session, key: str) -> list[Owner] | None:
     return [Owner("")]
 
 
-register_resolver("contact_id", "contact", _contact_owner)
-register_resolver("notification_id", "notification", _notification_owner)
+register_resolver("contact_id", N_("contact"), _contact_owner)
+register_resolver("notification_id", N_("notification"), _notification_owner)
 
 
 # ------------------------------------------------------------------ schemas
@@ -372,9 +372,11 @@ def tick_step(request: Request, alert_id: Num, body: StepIn) -> RecordOut:
         known = {st.id for st in policy(request).protocol(e.type)}
         if body.step not in known:
             raise InvalidInput(
-                f"{body.step!r} is not a step of the {e.type} protocol"
-                f" ({', '.join(sorted(known)) or 'none'})",
+                "{step} is not a step of the {type} protocol ({steps})",
                 field="step",
+                step=repr(body.step),
+                type=e.type,
+                steps=", ".join(sorted(known)) or "none",
             )
         store.record_step(
             s, alert_id, body.step, body.outcome, actor=actor(request), note=body.note, now_s=time.time()
@@ -508,8 +510,16 @@ def put_case_contacts(request: Request, person_id: PersonPath, body: CaseContact
         cases.get_person(s, person_id)
         for cid, kind in ((body.police_contact, "police"), (body.officer_contact, "officer")):
             if cid is not None and store.get_contact(s, cid).person_id is not None:
+                if kind == "police":
+                    raise InvalidInput(
+                        "contact {contact} is a person's own, not a police contact",
+                        field="police_contact",
+                        contact=cid,
+                    )
                 raise InvalidInput(
-                    f"contact {cid} is a person's own, not a {kind} contact", field=f"{kind}_contact"
+                    "contact {contact} is a person's own, not an officer contact",
+                    field="officer_contact",
+                    contact=cid,
                 )
         store.set_case_contacts(
             s, person_id, police_contact_id=body.police_contact, officer_contact_id=body.officer_contact,

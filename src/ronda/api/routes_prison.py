@@ -28,7 +28,7 @@ from ronda.pipeline.prison import PrisonService, headcount_summary
 from ronda.storage import prison as store
 from ronda.storage.errors import NotFound
 from ronda.tracking.records import Sighting
-from ronda.types import DeviceId, from_iso, to_iso
+from ronda.types import DeviceId, to_iso
 
 router = APIRouter(tags=["prison"])
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
@@ -198,9 +198,12 @@ def _time(raw: Any, field: str) -> float:
         return float(raw)
     if isinstance(raw, str):
         try:
-            return from_iso(raw)
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field=field) from None
+            value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput("expected an ISO 8601 instant or epoch seconds", field=field) from None
+        if value.tzinfo is None:
+            raise InvalidInput("instant without a time zone: {value}", field=field, value=repr(raw[:40]))
+        return value.timestamp()
     raise InvalidInput("expected an ISO 8601 instant or epoch seconds", field=field)
 
 
@@ -219,7 +222,7 @@ def parse_records(body: Any, received_s: float) -> list[FacilityRecord]:
     if not isinstance(body, list):
         raise InvalidInput("expected a JSON array of records", field="body")
     if len(body) > MAX_RECORDS:
-        raise InvalidInput(f"at most {MAX_RECORDS} records per request", field="body")
+        raise InvalidInput("at most {limit} records per request", field="body", limit=MAX_RECORDS)
     out: list[FacilityRecord] = []
     for i, item in enumerate(body):
         where = f"[{i}]"
@@ -263,7 +266,7 @@ def parse_records(body: Any, received_s: float) -> list[FacilityRecord]:
                 ev = BandEventKind(str(item.get("event")))
             except ValueError:
                 names = ", ".join(k.value for k in BandEventKind)
-                raise InvalidInput(f"one of {names}", field=f"{where}.event") from None
+                raise InvalidInput("one of {names}", field=f"{where}.event", names=names) from None
             out.append(BandEvent(DeviceId(_text(item, "band", where)), t, received_s, ev))
         else:
             raise InvalidInput("sighting, door, heartbeat or event", field=f"{where}.type")

@@ -99,7 +99,7 @@ class Policy:
         for s in self.steps:
             if s.id == step_id:
                 return s
-        raise InvalidInput(f"no step-down {step_id!r} in the policy", field="step")
+        raise InvalidInput("no step-down {step} in the policy", field="step", step=repr(step_id))
 
     @classmethod
     def default(cls) -> Policy:
@@ -125,7 +125,9 @@ class Policy:
     @classmethod
     def from_json(cls, raw: Any) -> Policy:
         if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):
-            raise InvalidInput("expected {steps: [...], trend_window_days}", field="steps")
+            raise InvalidInput(
+                "expected {expected}", field="steps", expected="{steps: [...], trend_window_days}"
+            )
         steps = []
         for i, s in enumerate(raw["steps"]):
             if not isinstance(s, dict):

@@ -29,7 +29,8 @@ from ronda.compliance.models import (
     Trend,
     ViolationRecord,
 )
-from ronda.errors import InvalidInput
+from ronda.errors import InvalidInput, Term
+from ronda.i18n.vocabulary import LABELS
 
 WEEKS_SHOWN = 12
 
@@ -150,9 +151,14 @@ def decide(h: History, step_id: str, kind: DecisionKind, officer: str, reason: s
     answered; a rejection says why."""
     finding = next((f for f in h.findings if f.step.id == step_id), None)
     if finding is None:
-        raise InvalidInput(f"no step-down {step_id!r} in the policy", field="step")
+        raise InvalidInput("no step-down {step} in the policy", field="step", step=repr(step_id))
     if not finding.due:
-        raise InvalidInput(f"step-down {step_id!r} is not suggested now ({finding.status})", field="step")
+        raise InvalidInput(
+            "step-down {step} is not suggested now ({status})",
+            field="step",
+            step=repr(step_id),
+            status=Term(LABELS["step_down_status"].get(finding.status, finding.status)),
+        )
     if not officer.strip():
         raise InvalidInput("the deciding officer is required", field="officer")
     if kind is DecisionKind.REJECTED and not reason.strip():

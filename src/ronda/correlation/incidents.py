@@ -41,14 +41,14 @@ def instant(text: str, name: str) -> float:
     try:
         return from_iso(text.strip())
     except ValueError as exc:
-        raise InvalidInput(f"not an instant with a time zone: {text!r}", field=name) from exc
+        raise InvalidInput("not an instant with a time zone: {text}", field=name, text=repr(text)) from exc
 
 
 def number(text: str, name: str) -> float:
     try:
         v = float(text)
     except ValueError as exc:
-        raise InvalidInput(f"not a number: {text!r}", field=name) from exc
+        raise InvalidInput("not a number: {value}", field=name, value=repr(text)) from exc
     if not math.isfinite(v):
         raise InvalidInput("not a finite number", field=name)
     return v
@@ -74,7 +74,9 @@ def parse_area(text: str) -> BaseGeometry:
     if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise InvalidInput("area must be a Polygon or MultiPolygon", field="area")
     if not geom.is_valid:
-        raise InvalidInput(f"area is not a valid polygon ({shapely.is_valid_reason(geom)})", field="area")
+        raise InvalidInput(
+            "area is not a valid polygon ({reason})", field="area", reason=shapely.is_valid_reason(geom)
+        )
     return geom
 
 
@@ -120,9 +122,9 @@ def parse_csv(text: str) -> Parsed:
                 raise InvalidInput("more values than columns")
             inc = _row({k: v or "" for k, v in row.items() if k is not None})
             if inc.id in seen:
-                raise InvalidInput(f"incident {inc.id!r} appears twice", field="id")
+                raise InvalidInput("incident {incident} appears twice", field="id", incident=repr(inc.id))
             if len(out.incidents) >= MAX_INCIDENTS:
-                raise InvalidInput(f"more than {MAX_INCIDENTS} incidents in one batch")
+                raise InvalidInput("more than {limit} incidents in one batch", limit=MAX_INCIDENTS)
             seen.add(inc.id)
             out.incidents.append(inc)
         except InvalidInput as exc:

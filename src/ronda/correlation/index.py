@@ -106,7 +106,7 @@ class TrailIndex:
         for tr in trails:
             n = len(tr.time_s)
             if not (len(tr.lat) == len(tr.lon) == len(tr.accuracy_m) == len(tr.device) == n):
-                raise InvalidInput(f"trail of {tr.person}: arrays of different lengths")
+                raise InvalidInput("trail of {person}: arrays of different lengths", person=tr.person)
         t = np.concatenate([np.asarray(tr.time_s, float) for tr in trails]) if trails else np.zeros(0)
         lat = np.concatenate([np.asarray(tr.lat, float) for tr in trails]) if trails else np.zeros(0)
         lon = np.concatenate([np.asarray(tr.lon, float) for tr in trails]) if trails else np.zeros(0)

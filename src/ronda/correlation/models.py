@@ -60,7 +60,9 @@ class Incident:
         if self.end_s - self.start_s > MAX_WINDOW_S:
             raise InvalidInput("the window is longer than 31 days", field="end")
         if not (math.isfinite(self.distance_m) and 0 <= self.distance_m <= MAX_DISTANCE_M):
-            raise InvalidInput(f"distance must be between 0 and {MAX_DISTANCE_M:.0f} m", field="radius_m")
+            raise InvalidInput(
+                "distance must be between 0 and {max} m", field="radius_m", max=f"{MAX_DISTANCE_M:.0f}"
+            )
         if self.area.is_empty or not self.area.is_valid:
             raise InvalidInput("the area is empty or not a valid shape", field="area")
         if self.area.geom_type not in ("Point", "Polygon", "MultiPolygon"):
@@ -119,7 +121,9 @@ class Params:
         ]
         for name, value, lo, hi in checks:
             if not (math.isfinite(value) and lo <= value <= hi):
-                raise InvalidInput(f"must be between {lo:g} and {hi:g}", field=name)
+                raise InvalidInput(
+                    "must be between {low} and {high}", field=name, low=f"{lo:g}", high=f"{hi:g}"
+                )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -83,9 +83,9 @@ def parse_instant(text: str, where: str) -> float:
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"not an ISO 8601 instant: {text[:40]!r}", field=where) from exc
+        raise InvalidInput("not an ISO 8601 instant: {text}", field=where, text=repr(text[:40])) from exc
     if value.tzinfo is None:
-        raise InvalidInput(f"instant without a time zone: {text[:40]!r}", field=where)
+        raise InvalidInput("instant without a time zone: {text}", field=where, text=repr(text[:40]))
     return value.timestamp()
 
 

@@ -57,12 +57,26 @@ class ImportReport:
     counts: Counter[str] = field(default_factory=Counter)  # rows taken per table
     new_records: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # rows refused, per table
-    first_errors: list[str] = field(default_factory=list)
+    first_errors: list[str] = field(default_factory=list)  # the first 20, in English
+    errors: list[InvalidInput] = field(default_factory=list)  # the same, to show in a reader's language
 
-    def refuse(self, table: str, error: Exception) -> None:
+    def skip(self, table: str, row: int, exc: Exception) -> None:
+        """Count row `row` of `table` as refused, naming why (`row 4, field 'lat': ...`)."""
         self.skipped[table] += 1
         if len(self.first_errors) < 20:
+            error = _at_row(row, exc)
             self.first_errors.append(f"{table}: {error}")
+            self.errors.append(error)
+
+
+def _at_row(i: int, exc: Exception) -> InvalidInput:
+    """Why row `i` was refused: another error's template and values carried over."""
+    if isinstance(exc, InvalidInput):
+        values: dict[str, Any] = dict(exc.values)  # the template's own, never source/line/field
+        return InvalidInput(exc.template, source=f"row {i}", field=exc.field, **values)
+    if isinstance(exc, KeyError) and exc.args:
+        return InvalidInput("missing", source=f"row {i}", field=str(exc.args[0]))
+    return InvalidInput("the row cannot be read: {error}", source=f"row {i}", error=str(exc))
 
 
 def _read(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
@@ -82,7 +96,7 @@ def _read(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
             try:
                 value = json.loads(line)
             except ValueError as exc:
-                yield {ERROR: InvalidInput(f"not JSON: {exc}", source=path.name, line=n)}
+                yield {ERROR: InvalidInput("not JSON: {error}", source=path.name, line=n, error=str(exc))}
                 continue
             if not isinstance(value, dict):
                 yield {ERROR: InvalidInput("expected an object", source=path.name, line=n)}
@@ -109,7 +123,9 @@ def read_table(
     if m is not None:
         path = directory / m.file
         if not path.exists():
-            raise InvalidInput(f"the mapping names {m.file}, which is not there", source=str(directory))
+            raise InvalidInput(
+                "the mapping names {file}, which is not there", source=str(directory), file=m.file
+            )
         return _converted(_read(path, m.format), m)
     for name in STANDARD[table]:
         path = directory / name
@@ -144,7 +160,7 @@ def _num(v: Any, name: str) -> float | None:
     try:
         return float(v)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"not a number: {str(v)[:40]!r}", field=name) from exc
+        raise InvalidInput("not a number: {value}", field=name, value=repr(str(v)[:40])) from exc
 
 
 def _bool(v: Any, default: bool = True) -> bool:
@@ -181,9 +197,9 @@ def _record(table: str, row: dict[str, Any]) -> Record:
         lat, lon = _num(row.get("lat"), "lat"), _num(row.get("lon"), "lon")
         valid = _bool(row.get("valid"), default=lat is not None and lon is not None)
         if lat is not None and not -90 <= lat <= 90:
-            raise InvalidInput(f"latitude {lat} outside -90..90", field="lat")
+            raise InvalidInput("latitude {lat} outside -90..90", field="lat", lat=lat)
         if lon is not None and not -180 <= lon <= 180:
-            raise InvalidInput(f"longitude {lon} outside -180..180", field="lon")
+            raise InvalidInput("longitude {lon} outside -180..180", field="lon", lon=lon)
         return Position(
             device,
             t,
@@ -202,7 +218,7 @@ def _record(table: str, row: dict[str, Any]) -> Record:
         try:
             ev = EventKind(kind)
         except ValueError as exc:
-            raise InvalidInput(f"unknown event kind {kind!r}", field="kind") from exc
+            raise InvalidInput("unknown event kind {kind}", field="kind", kind=repr(kind)) from exc
         return DeviceEvent(device, t, received, ev, _num(row.get("battery_pct"), "battery_pct"))
     zone = _text(row.get("zone"))
     return Sighting(
@@ -248,7 +264,7 @@ def import_dir(
                     _SETUP[table](s, row, by)
                 rep.counts[table] += 1
             except (InvalidInput, KeyError, TypeError, ValueError) as exc:
-                rep.refuse(table, InvalidInput(str(exc), source=f"row {i}"))
+                rep.skip(table, i, exc)
     known = cases.device_ids(s)
     for table in ("positions", "events", "sightings"):
         batch: list[Record] = []
@@ -257,9 +273,9 @@ def import_dir(
                 _check(row)
                 rec = _record(table, row)
                 if rec.device not in known:
-                    raise InvalidInput(f"unknown device {rec.device!r}", field="device")
+                    raise InvalidInput("unknown device {device}", field="device", device=repr(rec.device))
             except InvalidInput as exc:
-                rep.refuse(table, InvalidInput(exc.message, source=f"row {i}", field=exc.field))
+                rep.skip(table, i, exc)
                 continue
             batch.append(rec)
             rep.counts[table] += 1
@@ -276,17 +292,19 @@ def import_dir(
                 ids[str(row.get("id") or i)] = _alert(s, row)
             rep.counts["alerts"] += 1
         except (InvalidInput, KeyError, ValueError) as exc:
-            rep.refuse("alerts", InvalidInput(str(exc), source=f"row {i}"))
+            rep.skip("alerts", i, exc)
     for i, row in enumerate(read_table(directory, "alert_actions", mapping) or [], start=1):
         try:
             _check(row)
             alert_id = ids.get(_required(row, "alert"))
             if alert_id is None:
-                raise InvalidInput(f"no alert {row.get('alert')!r} in this import", field="alert")
+                raise InvalidInput(
+                    "no alert {alert} in this import", field="alert", alert=repr(row.get("alert"))
+                )
             if _action(s, alert_id, row):
                 rep.counts["alert_actions"] += 1
         except InvalidInput as exc:
-            rep.refuse("alert_actions", InvalidInput(exc.message, source=f"row {i}", field=exc.field))
+            rep.skip("alert_actions", i, exc)
     s.flush()
     return rep
 
@@ -294,7 +312,7 @@ def import_dir(
 def _person(s: Session, row: dict[str, Any], by: str) -> None:
     pid, role = _required(row, "id"), _text(row.get("role")) or "monitored"
     if role not in ("monitored", "protected"):
-        raise InvalidInput(f"unknown role {role!r}", field="role")
+        raise InvalidInput("unknown role {role}", field="role", role=repr(role))
     if s.get(PersonRow, pid) is None:
         cases.create_person(s, pid, role, _text(row.get("name")) or "")
     else:
@@ -394,7 +412,9 @@ def _order(s: Session, row: dict[str, Any], by: str) -> None:
             orders.update_order(s, oid, tz_name=tz, rules=rules, by=str(v.get("created_by") or by))
         ver = s.get(OrderVersionRow, (oid, number))
         if ver is None:
-            raise InvalidInput(f"versions must be numbered 1, 2, ... (got {number})", field="versions")
+            raise InvalidInput(
+                "versions must be numbered 1, 2, ... (got {number})", field="versions", number=number
+            )
         created = _opt_time(v.get("created"), "created")
         if created is not None:
             ver.created_s = created

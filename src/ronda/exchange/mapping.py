@@ -68,7 +68,9 @@ class TableMapping:
                 try:
                     row[name] = float(v) * factor
                 except (TypeError, ValueError) as exc:
-                    raise InvalidInput(f"not a number: {str(v)[:40]!r}", source=where, field=name) from exc
+                    raise InvalidInput(
+                        "not a number: {value}", source=where, field=name, value=repr(str(v)[:40])
+                    ) from exc
         for name in fm.TIME_COLUMNS & set(row):
             v = row[name]
             if v in (None, ""):
@@ -84,12 +86,17 @@ class TableMapping:
                 value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         except ValueError as exc:
             raise InvalidInput(
-                f"time {text[:40]!r} does not match {self.time_format or 'ISO 8601'}", field=where
+                "time {time} does not match {format}",
+                field=where,
+                time=repr(text[:40]),
+                format=self.time_format or "ISO 8601",
             ) from exc
         if value.tzinfo is None:
             if self.timezone is None:
                 raise InvalidInput(
-                    f"time {text[:40]!r} has no offset and the mapping names no timezone", field=where
+                    "time {time} has no offset and the mapping names no timezone",
+                    field=where,
+                    time=repr(text[:40]),
                 )
             value = value.replace(tzinfo=self.timezone)
         return fm.iso(value.timestamp()) or ""
@@ -99,18 +106,27 @@ def load_mapping(path: Path) -> dict[str, TableMapping]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"cannot read the mapping: {exc}", source=str(path)) from exc
+        raise InvalidInput("cannot read the mapping: {error}", source=str(path), error=str(exc)) from exc
     out: dict[str, TableMapping] = {}
     for table, spec in raw.items():
         where = f"{path.name}: [{table}]"
         if table not in TABLE_NAMES:
-            raise InvalidInput(f"unknown table {table!r} (one of {', '.join(TABLE_NAMES)})", source=str(path))
+            raise InvalidInput(
+                "unknown table {table} (one of {tables})",
+                source=str(path),
+                table=repr(table),
+                tables=", ".join(TABLE_NAMES),
+            )
         if not isinstance(spec, dict) or not isinstance(spec.get("file"), str):
             raise InvalidInput('needs file = "..."', source=where)
         fmt = str(spec.get("format") or Path(spec["file"]).suffix.lstrip("."))
         if fmt not in FORMATS:
             raise InvalidInput(
-                f"format {fmt!r} is not one of {', '.join(FORMATS)}", source=where, field="format"
+                "format {format} is not one of {formats}",
+                source=where,
+                field="format",
+                format=repr(fmt),
+                formats=", ".join(FORMATS),
             )
         tz = None
         if spec.get("timezone"):
@@ -118,7 +134,10 @@ def load_mapping(path: Path) -> dict[str, TableMapping]:
                 tz = ZoneInfo(str(spec["timezone"]))
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise InvalidInput(
-                    f"unknown time zone {spec['timezone']!r}", source=where, field="timezone"
+                    "unknown time zone {timezone}",
+                    source=where,
+                    field="timezone",
+                    timezone=repr(spec["timezone"]),
                 ) from exc
         try:
             scale = {str(k): float(v) for k, v in (spec.get("scale") or {}).items()}

@@ -42,7 +42,9 @@ def _get(d: Any, key: str, where: str, kind: type | tuple[type, ...] = str, defa
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise InvalidInput(f"wrong type {type(value).__name__}", field=f"{where}.{key}" if where else key)
+        raise InvalidInput(
+            "wrong type {type}", field=f"{where}.{key}" if where else key, type=type(value).__name__
+        )
     return value
 
 
@@ -57,7 +59,9 @@ def _enum(value: str, enum: Any, field: str) -> Any:
         return enum(value)
     except ValueError:
         names = ", ".join(e.value for e in enum)
-        raise InvalidInput(f"unknown value {value!r} ({names})", field=field) from None
+        raise InvalidInput(
+            "unknown value {value} ({names})", field=field, value=repr(value), names=names
+        ) from None
 
 
 def _polygon(raw: Any, field: str) -> tuple[tuple[float, float], ...]:
@@ -81,13 +85,18 @@ def _period(raw: Any, where: str, tz: ZoneInfo) -> Period:
         try:
             check_token(tok)
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, field=f"{where}.allowed") from None
+            values: dict[str, Any] = dict(exc.values)  # the template's own, never source/line/field
+            raise InvalidInput(exc.template, field=f"{where}.allowed", **values) from None
     schedule = interval = None
     if "start_at" in raw or "end_at" in raw:
         try:
             a, b = from_iso(_get(raw, "start_at", where)), from_iso(_get(raw, "end_at", where))
         except ValueError as exc:
-            raise InvalidInput(str(exc), field=f"{where}.start_at") from None
+            raise InvalidInput(
+                "start_at and end_at must be ISO 8601 instants with a time zone ({error})",
+                field=f"{where}.start_at",
+                error=str(exc),
+            ) from None
         if b <= a:
             raise InvalidInput("ends before it starts", field=f"{where}.end_at")
         interval = Interval(a, b)
@@ -99,7 +108,11 @@ def _period(raw: Any, where: str, tz: ZoneInfo) -> Period:
                 parse_clock(_get(raw, "end", where)),
             )
         except ValueError as exc:
-            raise InvalidInput(str(exc), field=f"{where}.start") from None
+            raise InvalidInput(
+                "a weekly period needs days and a start and end as HH:MM ({error})",
+                field=f"{where}.start",
+                error=str(exc),
+            ) from None
         schedule = Schedule(tz, (window,))
     return Period(
         id=pid,
@@ -119,7 +132,7 @@ def parse_facility(doc: Any) -> Facility:
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {tz_name!r}", field="timezone") from None
+        raise InvalidInput("unknown time zone {timezone}", field="timezone", timezone=repr(tz_name)) from None
     buildings = []
     for i, b in enumerate(_list(doc, "buildings", "")):
         w = f"buildings[{i}]"
@@ -140,7 +153,7 @@ def parse_facility(doc: Any) -> Facility:
         w = f"zones[{i}]"
         zid = ZoneId(_get(z, "id", w))
         if zid in zones:
-            raise InvalidInput(f"zone {zid!r} twice", field=f"{w}.id")
+            raise InvalidInput("zone {zone} twice", field=f"{w}.id", zone=repr(zid))
         zones[zid] = Zone(
             id=zid,
             name=_get(z, "name", w, str, zid),
@@ -159,7 +172,7 @@ def parse_facility(doc: Any) -> Facility:
         refs = {k: _get(r, k, w, str, None) for k in ("zone", "door_from", "door_to")}
         for k, v in refs.items():
             if v is not None and v not in zones:
-                raise InvalidInput(f"unknown zone {v!r}", field=f"{w}.{k}")
+                raise InvalidInput("unknown zone {zone}", field=f"{w}.{k}", zone=repr(v))
         if refs["zone"] is None:
             raise InvalidInput("required", field=f"{w}.zone")
         if kind == ReaderKind.DOOR and (refs["door_from"] is None or refs["door_to"] is None):
@@ -182,7 +195,7 @@ def parse_facility(doc: Any) -> Facility:
     wing_regimes = _get(doc, "wing_regimes", "", dict, {})
     for wing, rid in wing_regimes.items():
         if rid not in regimes:
-            raise InvalidInput(f"unknown regime {rid!r}", field=f"wing_regimes.{wing}")
+            raise InvalidInput("unknown regime {regime}", field=f"wing_regimes.{wing}", regime=repr(rid))
     personal = {}
     for i, p in enumerate(_list(doc, "periods", "")):
         period = _period(p, f"periods[{i}]", tz)
@@ -193,19 +206,21 @@ def parse_facility(doc: Any) -> Facility:
         w = f"inmates[{i}]"
         cell = _get(m, "cell", w)
         if cell not in zones:
-            raise InvalidInput(f"unknown zone {cell!r}", field=f"{w}.cell")
+            raise InvalidInput("unknown zone {zone}", field=f"{w}.cell", zone=repr(cell))
         band = _get(m, "band", w, str, None)
         if band is not None and band in bands:
-            raise InvalidInput(f"band {band!r} is already worn by another inmate", field=f"{w}.band")
+            raise InvalidInput(
+                "band {band} is already worn by another inmate", field=f"{w}.band", band=repr(band)
+            )
         if band is not None:
             bands.add(band)
         extra = tuple(_get(m, "periods", w, list, []))
         for p in extra:
             if p not in personal:
-                raise InvalidInput(f"unknown period {p!r}", field=f"{w}.periods")
+                raise InvalidInput("unknown period {period}", field=f"{w}.periods", period=repr(p))
         regime = _get(m, "regime", w, str, None)
         if regime is not None and regime not in regimes:
-            raise InvalidInput(f"unknown regime {regime!r}", field=f"{w}.regime")
+            raise InvalidInput("unknown regime {regime}", field=f"{w}.regime", regime=repr(regime))
         pid = PersonId(_get(m, "id", w))
         inmates[pid] = Inmate(
             id=pid,
@@ -222,7 +237,7 @@ def parse_facility(doc: Any) -> Facility:
         w = f"staff[{i}]"
         badge = _get(s, "badge", w, str, None)
         if badge is not None and badge in bands:
-            raise InvalidInput(f"badge {badge!r} is already in use", field=f"{w}.badge")
+            raise InvalidInput("badge {badge} is already in use", field=f"{w}.badge", badge=repr(badge))
         if badge is not None:
             bands.add(badge)
         sid = PersonId(_get(s, "id", w))
@@ -235,7 +250,7 @@ def parse_facility(doc: Any) -> Facility:
             raise InvalidInput("a keep-separate group has at least two members", field=f"{w}.members")
         for x in members:
             if x not in inmates:
-                raise InvalidInput(f"unknown inmate {x!r}", field=f"{w}.members")
+                raise InvalidInput("unknown inmate {inmate}", field=f"{w}.members", inmate=repr(x))
         separations.append(
             Separation(
                 id=_get(k, "id", w),
@@ -256,7 +271,7 @@ def parse_facility(doc: Any) -> Facility:
     values: dict[str, Any] = {}
     for k, v in params_raw.items():
         if k not in known:
-            raise InvalidInput(f"unknown parameter {k!r}", field=f"params.{k}")
+            raise InvalidInput("unknown parameter {parameter}", field=f"params.{k}", parameter=repr(k))
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise InvalidInput("expected a number", field=f"params.{k}")
         values[k] = int(v) if k == "confirm_hits" else float(v)

@@ -189,12 +189,17 @@ def check_reconciliation(count: Headcount, inmate: PersonId, resolution: str) ->
         res = Resolution(resolution)
     except ValueError:
         names = ", ".join(r.value for r in Resolution)
-        raise InvalidInput(f"unknown resolution {resolution!r} ({names})", field="resolution") from None
+        raise InvalidInput(
+            "unknown resolution {resolution} ({names})",
+            field="resolution",
+            resolution=repr(resolution),
+            names=names,
+        ) from None
     x = count.placements.get(inmate)
     if x is None:
-        raise InvalidInput(f"{inmate} is not on this count's roll", field="inmate")
+        raise InvalidInput("{inmate} is not on this count's roll", field="inmate", inmate=inmate)
     if x.status == Status.COUNTED:
-        raise InvalidInput(f"{inmate} was counted: nothing to reconcile", field="inmate")
+        raise InvalidInput("{inmate} was counted: nothing to reconcile", field="inmate", inmate=inmate)
     return res
 
 

@@ -27,10 +27,12 @@ def check_token(token: str, facility: Facility | None = None) -> None:
         return
     if sep and head == "zone" and rest:
         if facility is not None and ZoneId(rest) not in facility.zones:
-            raise InvalidInput(f"unknown zone {rest!r}", field="allowed")
+            raise InvalidInput("unknown zone {zone}", field="allowed", zone=repr(rest))
         return
     raise InvalidInput(
-        f"unknown place {token!r} (own_cell, own_wing, wing:NAME, zone:ID or a zone kind)", field="allowed"
+        "unknown place {place} (own_cell, own_wing, wing:NAME, zone:ID or a zone kind)",
+        field="allowed",
+        place=repr(token),
     )
 
 

@@ -9,7 +9,7 @@ template no catalog knows yet is shown in English, never lost.
 from __future__ import annotations
 
 from ronda.errors import InvalidInput, RondaError, Term
-from ronda.i18n.catalog import gettext, lookup
+from ronda.i18n.catalog import N_, gettext, lookup
 from ronda.i18n.catalog import _fill as fill  # the one place placeholders are filled
 
 
@@ -38,7 +38,7 @@ def error_text(exc: BaseException, language: str | None) -> str:
     if exc.source:
         where.append(exc.source)
     if exc.line is not None:
-        where.append(gettext(language, "line {line}", line=exc.line))
+        where.append(gettext(language, N_("line {line}"), line=exc.line))
     if exc.field:
-        where.append(gettext(language, "field '{field}'", field=exc.field))
+        where.append(gettext(language, N_("field '{field}'"), field=exc.field))
     return f"{', '.join(where)}: {message}" if where else message

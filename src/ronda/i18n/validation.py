@@ -56,6 +56,10 @@ def validation_message(error: Mapping[str, Any], language: str | None) -> str:
     if template is None:
         return str(error.get("msg", ""))
     context = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    if "expected" in context:  # pydantic's "'a', 'b' or 'c'": the "or" in the reader's language
+        choices, sep, last = context["expected"].rpartition(" or ")
+        if sep:
+            context["expected"] = gettext(language, N_("{choices} or {last}"), choices=choices, last=last)
     try:
         return gettext(language, template, **context)
     except (KeyError, IndexError, ValueError):

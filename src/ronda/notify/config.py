@@ -37,16 +37,20 @@ class NotifyConfig:
 def parse_config(raw: Mapping[str, Any], source: str = "") -> NotifyConfig:
     unknown = set(raw) - {"alerts", "channels", "notify"}
     if unknown:
-        raise PolicyError(f"{source}: unknown tables {sorted(unknown)} (known: alerts, channels, notify)")
+        raise PolicyError(
+            "{source}: unknown tables {tables} (known: alerts, channels, notify)",
+            source=source,
+            tables=str(sorted(unknown)),
+        )
     channels = raw.get("channels", {})
     if not isinstance(channels, Mapping) or not all(isinstance(v, str) for v in channels.values()):
-        raise PolicyError(f"{source}: [channels] maps a channel name to an Apprise URL")
+        raise PolicyError("{source}: [channels] maps a channel name to an Apprise URL", source=source)
     tune = raw.get("notify", {})
     if not isinstance(tune, Mapping):
-        raise PolicyError(f"{source}: [notify] must be a table")
+        raise PolicyError("{source}: [notify] must be a table", source=source)
     bad = set(tune) - {"enabled", "poll_s", "lease_s", "batch", "escalation_every_s", "reminders_every_s"}
     if bad:
-        raise PolicyError(f"{source}: unknown [notify] keys {sorted(bad)}")
+        raise PolicyError("{source}: unknown [notify] keys {keys}", source=source, keys=str(sorted(bad)))
     base = NotifyConfig()
     return NotifyConfig(
         policy=parse_policy(raw.get("alerts", {})),
@@ -72,8 +76,14 @@ def load_config(path: Path | None = None, data_dir: Path | None = None) -> Notif
     if named is not None:
         try:
             raw = tomllib.loads(named.read_text("utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise PolicyError(f"{named}: {exc}") from exc
+        except OSError as exc:
+            raise PolicyError(
+                "cannot read {path}: {error}", path=str(named), error=exc.strerror or str(exc)
+            ) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(
+                "{path}: not a valid TOML file: {error}", path=str(named), error=str(exc)
+            ) from exc
         config = parse_config(raw, str(named))
     if os.environ.get("RONDA_NOTIFY", "").lower() in ("off", "0", "false", "no"):
         config = dataclasses.replace(config, enabled=False)

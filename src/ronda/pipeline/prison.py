@@ -168,7 +168,9 @@ class PrisonService:
         for i, rec in enumerate(records):
             if rec.time_s > limit:
                 self.stats.counters["refused_future"] += 1
-                raise InvalidInput(f"time {to_iso(rec.time_s)} is in the future", field=f"[{i}].time")
+                raise InvalidInput(
+                    "time {time} is in the future", field=f"[{i}].time", time=to_iso(rec.time_s)
+                )
         with self.lock:
             loaded = self._loaded(facility_id)
             with self.sessions.begin() as s:
@@ -228,9 +230,9 @@ class PrisonService:
             from ronda.pipeline.service import alert_message
 
             for x in result.alerts:
-                msg = alert_message(x)
-                msg["facility"] = facility_id
-                self.bus.publish_threadsafe("alert", msg)
+                message = alert_message(x)
+                message["facility"] = facility_id
+                self.bus.publish_threadsafe("alert", message)
             for row in counts:
                 self.bus.publish_threadsafe("headcount", headcount_summary(row))
         return new_alerts

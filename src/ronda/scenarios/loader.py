@@ -61,13 +61,15 @@ class _Fields:
     def _name(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
 
-    def fail(self, key: str, message: str) -> InvalidInput:
-        return InvalidInput(message, source=self.source, field=self._name(key))
+    def fail(self, key: str, error: InvalidInput) -> InvalidInput:
+        """`error` (its template and values) placed in this file, at `key` of this object."""
+        error.source, error.field = self.source, self._name(key)
+        return error
 
     def text(self, key: str, default: str | None = None) -> str:
         v = self.obj.get(key, default)
         if not isinstance(v, str) or not v:
-            raise self.fail(key, "expected a non-empty string")
+            raise self.fail(key, InvalidInput("expected a non-empty string"))
         return v
 
     def number(self, key: str, default: float | None = None, *, allow_none: bool = False) -> float | None:
@@ -77,13 +79,13 @@ class _Fields:
         if v is None and allow_none:
             return None
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise self.fail(key, f"expected a number, got {v!r}")
+            raise self.fail(key, InvalidInput("expected a number, got {value}", value=repr(v)))
         return float(v)
 
     def items(self, key: str) -> list[Any]:
         v = self.obj.get(key, [])
         if not isinstance(v, list):
-            raise self.fail(key, "expected a list")
+            raise self.fail(key, InvalidInput("expected a list"))
         return v
 
     def instant(self, key: str) -> float:
@@ -91,7 +93,9 @@ class _Fields:
         try:
             return from_iso(v)
         except ValueError as exc:
-            raise self.fail(key, f"not an ISO 8601 instant with a zone: {v!r}") from exc
+            raise self.fail(
+                key, InvalidInput("not an ISO 8601 instant with a zone: {value}", value=repr(v))
+            ) from exc
 
 
 def load_scenario(directory: Path) -> Scenario:
@@ -102,13 +106,13 @@ def load_scenario(directory: Path) -> Scenario:
     except FileNotFoundError as exc:
         raise InvalidInput("file not found", source=source) from exc
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not JSON: {exc.msg}", source=source, line=exc.lineno) from exc
+        raise InvalidInput("not JSON: {error}", source=source, line=exc.lineno, error=exc.msg) from exc
     top = _Fields(raw, "", source)
     tz_name = top.text("timezone")
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise top.fail("timezone", f"unknown time zone {tz_name!r}") from exc
+        raise top.fail("timezone", InvalidInput("unknown time zone {zone}", zone=repr(tz_name))) from exc
     policy_f = _Fields(raw.get("policy", {}), "policy", source)
     policy = HealthPolicy(
         low_battery_pct=policy_f.number("low_battery_percent", 15.0) or 0.0,
@@ -121,7 +125,9 @@ def load_scenario(directory: Path) -> Scenario:
         try:
             validate_zone_geometry(z.get("geometry"), z.get("radius_m"), field="geometry")
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, source=source, field=f"zones[{i}] ({zid}).{exc.field}") from exc
+            # the geometry's own error (template and values), placed in this file and zone
+            exc.source, exc.field = source, f"zones[{i}] ({zid}).{exc.field}"
+            raise
         radius = z.get("radius_m")
         zones[zid] = Zone(zid, str(z.get("name", zid)), z["geometry"], float(radius) if radius else None)
     persons: dict[PersonId, Person] = {}
@@ -129,20 +135,26 @@ def load_scenario(directory: Path) -> Scenario:
         f = _Fields(p, f"persons[{i}]", source)
         role = f.text("role")
         if role not in PersonRole.__members__.values():
-            raise f.fail("role", f"unknown role {role!r} (monitored or protected)")
+            raise f.fail(
+                "role", InvalidInput("unknown role {role} (monitored or protected)", role=repr(role))
+            )
         persons[PersonId(f.text("id"))] = Person(PersonId(f.text("id")), PersonRole(role))
     devices: dict[DeviceId, Device] = {}
     for i, d in enumerate(top.items("devices")):
         f = _Fields(d, f"devices[{i}]", source)
         kind = f.text("kind")
         if kind not in DeviceKind.__members__.values():
-            raise f.fail("kind", f"unknown device kind {kind!r}")
+            raise f.fail("kind", InvalidInput("unknown device kind {kind}", kind=repr(kind)))
         person = PersonId(f.text("person"))
         if person not in persons:
-            raise UnknownReference(f"no person {person!r}", source=source, field=f"devices[{i}].person")
+            raise UnknownReference(
+                "no person {person}", source=source, field=f"devices[{i}].person", person=repr(person)
+            )
         home = d.get("zone")
         if home is not None and home not in zones:
-            raise UnknownReference(f"no zone {home!r}", source=source, field=f"devices[{i}].zone")
+            raise UnknownReference(
+                "no zone {zone}", source=source, field=f"devices[{i}].zone", zone=repr(home)
+            )
         dev_id = DeviceId(f.text("id"))
         devices[dev_id] = Device(
             id=dev_id,
@@ -158,15 +170,18 @@ def load_scenario(directory: Path) -> Scenario:
         f = _Fields(o, f"orders[{i}]", source)
         person = PersonId(f.text("person"))
         if person not in persons:
-            raise UnknownReference(f"no person {person!r}", source=source, field=f"orders[{i}].person")
+            raise UnknownReference(
+                "no person {person}", source=source, field=f"orders[{i}].person", person=repr(person)
+            )
         rules = []
         for j, r in enumerate(f.items("rules")):
             rules.append(_rule(_Fields(r, f"orders[{i}].rules[{j}]", source), zones, persons, tz))
             if rules[-1].id in seen_rules:
                 raise InvalidInput(
-                    f"duplicate rule id {rules[-1].id!r}",
+                    "duplicate rule id {rule}",
                     source=source,
                     field=f"orders[{i}].rules[{j}].id",
+                    rule=repr(rules[-1].id),
                 )
             seen_rules.add(rules[-1].id)
         orders.append(Order(OrderId(str(o.get("id", f"order-{i}"))), person, tuple(rules)))
@@ -185,7 +200,10 @@ def load_scenario(directory: Path) -> Scenario:
 def _rule(f: _Fields, zones: dict[ZoneId, Zone], persons: dict[PersonId, Person], tz: ZoneInfo) -> Rule:
     kind = f.text("type")
     if kind not in RuleType.__members__.values():
-        raise f.fail("type", f"unknown rule type {kind!r} (exclusion, inclusion, proximity)")
+        raise f.fail(
+            "type",
+            InvalidInput("unknown rule type {type} (exclusion, inclusion, proximity)", type=repr(kind)),
+        )
     schedule = (
         _schedule(f.obj["schedule"], f"{f.where}.schedule", f.source, tz) if f.obj.get("schedule") else None
     )
@@ -193,14 +211,16 @@ def _rule(f: _Fields, zones: dict[ZoneId, Zone], persons: dict[PersonId, Person]
     if kind == RuleType.PROXIMITY:
         other = PersonId(f.text("person"))
         if other not in persons:
-            raise UnknownReference(f"no person {other!r}", source=f.source, field=f"{f.where}.person")
+            raise UnknownReference(
+                "no person {person}", source=f.source, field=f"{f.where}.person", person=repr(other)
+            )
         distance = f.number("distance_m")
         if distance is None or distance <= 0:
-            raise f.fail("distance_m", "must be a positive number of metres")
+            raise f.fail("distance_m", InvalidInput("must be a positive number of metres"))
         return Rule(rid, RuleType.PROXIMITY, schedule, protected_person=other, distance_m=distance)
     zone = ZoneId(f.text("zone"))
     if zone not in zones:
-        raise UnknownReference(f"no zone {zone!r}", source=f.source, field=f"{f.where}.zone")
+        raise UnknownReference("no zone {zone}", source=f.source, field=f"{f.where}.zone", zone=repr(zone))
     return Rule(rid, RuleType(kind), schedule, zone=zone)
 
 
@@ -214,13 +234,13 @@ def _schedule(raw: Any, where: str, source: str, tz: ZoneInfo) -> Schedule:
             try:
                 days = parse_days(wf.items("days"))
             except ValueError as exc:
-                raise wf.fail("days", str(exc)) from exc
+                raise wf.fail("days", InvalidInput("invalid days: {error}", error=str(exc))) from exc
             times = []
             for key in ("start", "end"):
                 try:
                     times.append(parse_clock(wf.text(key)))
                 except ValueError as exc:
-                    raise wf.fail(key, str(exc)) from exc
+                    raise wf.fail(key, InvalidInput("invalid time of day: {error}", error=str(exc))) from exc
             windows.append(WeeklyWindow(days, times[0], times[1]))
         weekly = tuple(windows)
     exceptions = []
@@ -228,7 +248,7 @@ def _schedule(raw: Any, where: str, source: str, tz: ZoneInfo) -> Schedule:
         ef = _Fields(e, f"{where}.exceptions[{i}]", source)
         a, b = ef.instant("start"), ef.instant("end")
         if b <= a:
-            raise ef.fail("end", "must be after start")
+            raise ef.fail("end", InvalidInput("must be after start"))
         exceptions.append(Interval(a, b))
     return Schedule(tz, weekly, tuple(exceptions))
 
@@ -265,7 +285,11 @@ def read_arrivals(
                 rec = parse_arrival(line, source=str(path), line=n)
                 if known_devices is not None and rec.device not in known_devices:
                     raise UnknownReference(
-                        f"unknown device {rec.device!r}", source=str(path), line=n, field="device"
+                        "unknown device {device}",
+                        source=str(path),
+                        line=n,
+                        field="device",
+                        device=repr(rec.device),
                     )
             except InvalidInput as exc:
                 stats.skip(exc)
@@ -282,7 +306,7 @@ def parse_arrival(text: str, *, source: str = "", line: int | None = None, recei
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not JSON: {exc.msg}", source=source, line=line) from exc
+        raise InvalidInput("not JSON: {error}", source=source, line=line, error=exc.msg) from exc
     return record_from_json(obj, source=source, line=line, received_s=None if received else 0.0)
 
 
@@ -292,30 +316,42 @@ def record_from_json(
     """A record from its native JSON object. `received_s` overrides (stamps) the
     object's own `received`, as a server does for what devices send."""
 
-    def fail(fld: str, message: str) -> InvalidInput:
-        return InvalidInput(message, source=source, line=line, field=fld)
+    def fail(fld: str, error: InvalidInput) -> InvalidInput:
+        """`error` (its template and values) placed at this line, in field `fld`."""
+        error.source, error.line, error.field = source, line, fld
+        return error
 
     if not isinstance(obj, dict):
-        raise fail("", "expected a JSON object")
+        raise fail("", InvalidInput("expected a JSON object"))
     device = obj.get("device")
     if not isinstance(device, str) or not device:
-        raise fail("device", "expected a device id")
+        raise fail("device", InvalidInput("expected a device id"))
 
     def instant(key: str) -> float:
         v = obj.get(key)
         if not isinstance(v, str):
-            raise fail(key, "expected an ISO 8601 instant")
+            raise fail(key, InvalidInput("expected an ISO 8601 instant"))
         try:
             return from_iso(v)
         except ValueError as exc:
-            raise fail(key, f"not an ISO 8601 instant with a zone: {v!r}") from exc
+            raise fail(
+                key, InvalidInput("not an ISO 8601 instant with a zone: {value}", value=repr(v))
+            ) from exc
 
     def number(key: str, lo: float, hi: float) -> float | None:
         v = obj.get(key)
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
-            raise fail(key, f"expected a number in {lo:g}..{hi:g}, got {v!r}")
+            raise fail(
+                key,
+                InvalidInput(
+                    "expected a number in {low}..{high}, got {value}",
+                    low=f"{lo:g}",
+                    high=f"{hi:g}",
+                    value=repr(v),
+                ),
+            )
         return float(v)
 
     time_s = instant("time")
@@ -325,19 +361,19 @@ def record_from_json(
     if event is not None:
         kind = _EVENTS.get(event) if isinstance(event, str) else None
         if kind is None:
-            raise fail("event", f"unknown event {event!r}")
+            raise fail("event", InvalidInput("unknown event {event}", event=repr(event)))
         return DeviceEvent(DeviceId(device), time_s, rec_s, kind, battery)
     valid = obj.get("valid", True)
     if not isinstance(valid, bool):
-        raise fail("valid", "expected true or false")
+        raise fail("valid", InvalidInput("expected true or false"))
     if not valid:
         return Position(DeviceId(device), time_s, rec_s, battery_pct=battery, valid=False)
     lat = number("lat", -90, 90)
     lon = number("lon", -180, 180)
     if lat is None:
-        raise fail("lat", "a position needs lat and lon (or valid: false)")
+        raise fail("lat", InvalidInput("a position needs lat and lon (or valid: false)"))
     if lon is None:
-        raise fail("lon", "a position needs lat and lon (or valid: false)")
+        raise fail("lon", InvalidInput("a position needs lat and lon (or valid: false)"))
     return Position(
         DeviceId(device),
         time_s,

@@ -125,20 +125,24 @@ def list_episodes(
 
 
 def get_alert(s: Session, alert_id: int) -> tuple[EpisodeRow, AlertRow]:
-    return _episode_and_alert(s, AlertRow.id == alert_id, "alert", alert_id)
+    row = _episode_and_alert(s, AlertRow.id == alert_id)
+    if row is None:
+        raise NotFound("alert", alert_id)
+    return row
 
 
 def get_episode(s: Session, episode_id: int) -> tuple[EpisodeRow, AlertRow]:
-    return _episode_and_alert(s, EpisodeRow.id == episode_id, "episode", episode_id)
+    row = _episode_and_alert(s, EpisodeRow.id == episode_id)
+    if row is None:
+        raise NotFound("episode", episode_id)
+    return row
 
 
-def _episode_and_alert(s: Session, where: Any, what: str, key: int) -> tuple[EpisodeRow, AlertRow]:
+def _episode_and_alert(s: Session, where: Any) -> tuple[EpisodeRow, AlertRow] | None:
     row = s.execute(
         select(EpisodeRow, AlertRow).join(AlertRow, AlertRow.episode_id == EpisodeRow.id).where(where)
     ).first()
-    if row is None:
-        raise NotFound(what, key)
-    return row[0], row[1]
+    return None if row is None else (row[0], row[1])
 
 
 def act(

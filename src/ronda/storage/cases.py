@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
@@ -24,16 +24,6 @@ from ronda.storage.models import (
 DEVICE_STATUSES = ("in_stock", "active", "faulty", "retired")
 
 
-_Row = TypeVar("_Row")
-
-
-def _get(s: Session, model: type[_Row], key: str, what: str) -> _Row:
-    row = s.get(model, key)
-    if row is None:
-        raise NotFound(what, key)
-    return row
-
-
 def now_s() -> float:
     return time.time()
 
@@ -42,7 +32,10 @@ def now_s() -> float:
 
 
 def get_person(s: Session, person_id: str) -> PersonRow:
-    return _get(s, PersonRow, person_id, "person")
+    row = s.get(PersonRow, person_id)
+    if row is None:
+        raise NotFound("person", person_id)
+    return row
 
 
 def list_persons(s: Session, role: str | None = None, limit: int = 1000, offset: int = 0) -> list[PersonRow]:
@@ -54,7 +47,7 @@ def list_persons(s: Session, role: str | None = None, limit: int = 1000, offset:
 
 def create_person(s: Session, person_id: str, role: str, name: str = "") -> PersonRow:
     if s.get(PersonRow, person_id) is not None:
-        raise Conflict(f"person {person_id!r} exists", field="id")
+        raise Conflict("person {person} exists", field="id", person=repr(person_id))
     row = PersonRow(id=person_id, role=role, name=name, created_s=now_s())
     s.add(row)
     s.flush()
@@ -82,7 +75,7 @@ def delete_person(s: Session, person_id: str) -> None:
         or s.execute(select(exists().where(RuleRow.protected_person_id == person_id))).scalar()
     )
     if used:
-        raise Conflict(f"person {person_id!r} has devices, orders or history; it is kept")
+        raise Conflict("person {person} has devices, orders or history; it is kept", person=repr(person_id))
     s.delete(row)
     s.flush()
 
@@ -91,7 +84,10 @@ def delete_person(s: Session, person_id: str) -> None:
 
 
 def get_zone(s: Session, zone_id: str) -> ZoneRow:
-    return _get(s, ZoneRow, zone_id, "zone")
+    row = s.get(ZoneRow, zone_id)
+    if row is None:
+        raise NotFound("zone", zone_id)
+    return row
 
 
 def list_zones(s: Session, limit: int = 1000, offset: int = 0) -> list[ZoneRow]:
@@ -110,7 +106,7 @@ def put_zone(
         row = ZoneRow(id=zone_id, name=name, geometry=geometry, radius_m=radius_m, created_s=t, updated_s=t)
         s.add(row)
     elif create:
-        raise Conflict(f"zone {zone_id!r} exists", field="id")
+        raise Conflict("zone {zone} exists", field="id", zone=repr(zone_id))
     else:
         row.name, row.geometry, row.radius_m, row.updated_s = name, geometry, radius_m, t
     s.flush()
@@ -124,7 +120,7 @@ def delete_zone(s: Session, zone_id: str) -> None:
         or s.execute(select(exists().where(DeviceRow.home_zone_id == zone_id))).scalar()
     )
     if used:
-        raise Conflict(f"zone {zone_id!r} is used by a rule or a home unit; it is kept")
+        raise Conflict("zone {zone} is used by a rule or a home unit; it is kept", zone=repr(zone_id))
     s.delete(row)
     s.flush()
 
@@ -133,7 +129,10 @@ def delete_zone(s: Session, zone_id: str) -> None:
 
 
 def get_device(s: Session, device_id: str) -> DeviceRow:
-    return _get(s, DeviceRow, device_id, "device")
+    row = s.get(DeviceRow, device_id)
+    if row is None:
+        raise NotFound("device", device_id)
+    return row
 
 
 def list_devices(
@@ -168,7 +167,7 @@ def create_device(
     home_zone: str | None = None,
 ) -> DeviceRow:
     if s.get(DeviceRow, device_id) is not None:
-        raise Conflict(f"device {device_id!r} exists", field="id")
+        raise Conflict("device {device} exists", field="id", device=repr(device_id))
     if home_zone is not None:
         get_zone(s, home_zone)
     row = DeviceRow(
@@ -200,7 +199,7 @@ def update_device(s: Session, device_id: str, **fields: Any) -> DeviceRow:
 def delete_device(s: Session, device_id: str) -> None:
     row = get_device(s, device_id)
     if s.execute(select(exists().where(AssignmentRow.device_id == device_id))).scalar():
-        raise Conflict(f"device {device_id!r} has an assignment history; retire it instead")
+        raise Conflict("device {device} has an assignment history; retire it instead", device=repr(device_id))
     s.delete(row)
     s.flush()
 

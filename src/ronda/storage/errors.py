@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ronda.errors import RondaError, Term
+from ronda.i18n.catalog import N_
 
 
 class NotFound(RondaError):
@@ -11,7 +12,7 @@ class NotFound(RondaError):
 
     def __init__(self, what: str, key: object) -> None:
         self.what, self.key = what, key
-        super().__init__("no {what} {key}", what=Term(what), key=repr(key))
+        super().__init__(N_("no {what} {key}"), what=Term(what), key=repr(key))
 
 
 class Conflict(RondaError):

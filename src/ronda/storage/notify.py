@@ -60,8 +60,10 @@ def check_addresses(addresses: Sequence[str]) -> list[str]:
         channel, _, value = a.partition(":")
         if channel not in CHANNELS or not value.strip():
             raise InvalidInput(
-                f"address {a!r}: expected channel:value with channel one of {', '.join(CHANNELS)}",
+                "address {address}: expected channel:value with channel one of {channels}",
                 field="addresses",
+                address=repr(a),
+                channels=", ".join(CHANNELS),
             )
         out.append(a.strip())
     return out
@@ -79,7 +81,12 @@ def create_contact(
     now_s: float,
 ) -> ContactRow:
     if kind not in CONTACT_KINDS:
-        raise InvalidInput(f"kind {kind!r}: expected one of {', '.join(CONTACT_KINDS)}", field="kind")
+        raise InvalidInput(
+            "kind {kind}: expected one of {kinds}",
+            field="kind",
+            kind=repr(kind),
+            kinds=", ".join(CONTACT_KINDS),
+        )
     row = ContactRow(
         person_id=person_id,
         kind=kind,
@@ -144,7 +151,12 @@ def record_consent(
     """Consent given or withdrawn; the history is kept (append-only)."""
     get_contact(s, contact_id)
     if method not in CONSENT_METHODS:
-        raise InvalidInput(f"method {method!r}: expected one of {', '.join(CONSENT_METHODS)}", field="method")
+        raise InvalidInput(
+            "method {method}: expected one of {methods}",
+            field="method",
+            method=repr(method),
+            methods=", ".join(CONSENT_METHODS),
+        )
     row = ConsentRow(
         contact_id=contact_id, granted=granted, method=method, note=note, actor=actor, at_s=now_s
     )
@@ -310,7 +322,9 @@ def retry(s: Session, row_id: int, *, now_s: float) -> OutboxRow:
     if row is None:
         raise NotFound("notification", row_id)
     if row.status != Status.FAILED:
-        raise InvalidInput(f"notification {row_id} is {row.status}: only failed ones are retried")
+        raise InvalidInput(
+            "notification {id} is {status}: only failed ones are retried", id=row_id, status=row.status
+        )
     row.status, row.next_attempt_s, row.max_attempts = Status.PENDING, now_s, row.attempts + 3
     s.flush()
     return row
@@ -376,7 +390,10 @@ def record_step(
     """Tick off a protocol step: a row of its own and a `step` action in the alert's trail."""
     if outcome not in StepOutcome.ALL:
         raise InvalidInput(
-            f"outcome {outcome!r}: expected one of {', '.join(StepOutcome.ALL)}", field="outcome"
+            "outcome {outcome}: expected one of {outcomes}",
+            field="outcome",
+            outcome=repr(outcome),
+            outcomes=", ".join(StepOutcome.ALL),
         )
     alerts.act(
         s, alert_id, AlertAction.STEP, actor, text=f"{step}: {outcome}" + (f" ({note})" if note else "")

@@ -97,14 +97,16 @@ def _check_rules(s: Session, order_id: str, person: str, tz_name: str, rules: li
         where = f"rules[{i}]"
         rule = rule_from_json(raw, tz, where)
         if rule.id in seen:
-            raise InvalidInput(f"duplicate rule id {rule.id!r}", field=f"{where}.id")
+            raise InvalidInput("duplicate rule id {rule}", field=f"{where}.id", rule=repr(rule.id))
         seen.add(rule.id)
         if rule.zone is not None and s.get(ZoneRow, rule.zone) is None:
-            raise UnknownReference(f"no zone {rule.zone!r}", field=f"{where}.zone")
+            raise UnknownReference("no zone {zone}", field=f"{where}.zone", zone=repr(rule.zone))
         if rule.protected_person is not None:
             other = s.get(PersonRow, rule.protected_person)
             if other is None:
-                raise UnknownReference(f"no person {rule.protected_person!r}", field=f"{where}.person")
+                raise UnknownReference(
+                    "no person {person}", field=f"{where}.person", person=repr(rule.protected_person)
+                )
             if other.id == person:
                 raise InvalidInput("a person cannot be kept away from themselves", field=f"{where}.person")
         # rule ids are the engine's keys: one current owner each
@@ -114,7 +116,12 @@ def _check_rules(s: Session, order_id: str, person: str, tz_name: str, rules: li
             .where(RuleRow.id == rule.id, RuleRow.order_id != order_id)
         ).first()
         if clash is not None:
-            raise Conflict(f"rule id {rule.id!r} belongs to order {clash[0]!r}", field=f"{where}.id")
+            raise Conflict(
+                "rule id {rule} belongs to order {order}",
+                field=f"{where}.id",
+                rule=repr(rule.id),
+                order=repr(clash[0]),
+            )
 
 
 def _write_version(
@@ -149,7 +156,7 @@ def create_order(
 ) -> OrderView:
     get_person(s, person)
     if s.get(OrderRow, order_id) is not None:
-        raise Conflict(f"order {order_id!r} exists", field="id")
+        raise Conflict("order {order} exists", field="id", order=repr(order_id))
     _check_rules(s, order_id, person, tz_name, rules)
     t = now_s()
     s.add(OrderRow(id=order_id, person_id=person, version=1, active=True, created_s=t, updated_s=t))

@@ -362,10 +362,15 @@ def reconcile(
         res = Resolution(resolution)
     except ValueError:
         names = ", ".join(r.value for r in Resolution)
-        raise InvalidInput(f"unknown resolution {resolution!r} ({names})", field="resolution") from None
+        raise InvalidInput(
+            "unknown resolution {resolution} ({names})",
+            field="resolution",
+            resolution=repr(resolution),
+            names=names,
+        ) from None
     open_ones = {d["inmate"] for d in row.result.get("discrepancies", [])}
     if inmate not in open_ones:
-        raise InvalidInput(f"{inmate} is not a discrepancy of this count", field="inmate")
+        raise InvalidInput("{inmate} is not a discrepancy of this count", field="inmate", inmate=inmate)
     t = now_s()
     rec = ReconciliationRow(
         headcount_id=row.id, inmate_id=inmate, resolution=res.value, note=note, officer=officer, at_s=t

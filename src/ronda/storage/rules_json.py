@@ -21,7 +21,7 @@ def timezone(name: Any, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown time zone {name[:64]!r}", field=field) from exc
+        raise InvalidInput("unknown time zone {zone}", field=field, zone=repr(name[:64])) from exc
 
 
 def schedule_from_json(raw: Any, tz: ZoneInfo, where: str) -> Schedule:
@@ -43,7 +43,7 @@ def schedule_from_json(raw: Any, tz: ZoneInfo, where: str) -> Schedule:
             try:
                 parsed_days = parse_days(days)
             except ValueError as exc:
-                raise InvalidInput(str(exc), field=f"{wf}.days") from exc
+                raise InvalidInput("invalid days: {error}", field=f"{wf}.days", error=str(exc)) from exc
             times = []
             for key in ("start", "end"):
                 value = w.get(key)
@@ -52,7 +52,9 @@ def schedule_from_json(raw: Any, tz: ZoneInfo, where: str) -> Schedule:
                 try:
                     times.append(parse_clock(value))
                 except ValueError as exc:
-                    raise InvalidInput(str(exc), field=f"{wf}.{key}") from exc
+                    raise InvalidInput(
+                        "invalid time of day: {error}", field=f"{wf}.{key}", error=str(exc)
+                    ) from exc
             windows.append(WeeklyWindow(parsed_days, times[0], times[1]))
         weekly = tuple(windows)
     exceptions = []

@@ -38,7 +38,7 @@ def get_agency(s: Session, agency_id: str) -> AgencyRow:
 
 def create_agency(s: Session, agency_id: str, name: str) -> AgencyRow:
     if s.get(AgencyRow, agency_id) is not None:
-        raise Conflict(f"agency {agency_id!r} exists", field="id")
+        raise Conflict("agency {agency} exists", field="id", agency=repr(agency_id))
     row = AgencyRow(id=agency_id, name=name or agency_id, created_s=time.time())
     s.add(row)
     s.flush()
@@ -82,13 +82,13 @@ def create_user(
     language: str = "auto",  # the agency's default, then the browser's
 ) -> UserRow:
     if role not in ROLES:
-        raise Conflict(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise Conflict("role must be one of {roles}", field="role", roles=", ".join(ROLES))
     if agency_id is None and role not in ("admin", "auditor"):
         raise Conflict("only admins and auditors may span every agency (no agency)", field="agency")
     if agency_id is not None:
         get_agency(s, agency_id)
     if user_by_name(s, username) is not None or s.get(UserRow, user_id) is not None:
-        raise Conflict(f"user {username!r} exists", field="username")
+        raise Conflict("user {user} exists", field="username", user=repr(username))
     now = time.time()
     row = UserRow(
         id=user_id,

@@ -22,7 +22,8 @@ function el(tag, attrs = {}, text) {
 }
 
 async function api(path, { method = "GET", body, raw = false } = {}) {
-  const headers = { Authorization: "Bearer " + (session && session.token) };
+  // Errors come back in the language this page shows (docs/api.md).
+  const headers = { Authorization: "Bearer " + (session && session.token), "Accept-Language": language() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!r.ok) {

@@ -26,12 +26,12 @@ def _check_position(pos: Any, where: str) -> tuple[float, float]:
         or len(pos) < 2
         or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos[:2])
     ):
-        raise InvalidInput(f"expected [longitude, latitude], got {pos!r}", field=where)
+        raise InvalidInput("expected [longitude, latitude], got {value}", field=where, value=repr(pos))
     lon, lat = float(pos[0]), float(pos[1])
     if not -180.0 <= lon <= 180.0:
-        raise InvalidInput(f"longitude {lon} is outside -180..180", field=where)
+        raise InvalidInput("longitude {lon} is outside -180..180", field=where, lon=lon)
     if not -90.0 <= lat <= 90.0:
-        raise InvalidInput(f"latitude {lat} is outside -90..90", field=where)
+        raise InvalidInput("latitude {lat} is outside -90..90", field=where, lat=lat)
     return lon, lat
 
 
@@ -56,7 +56,9 @@ def validate_zone_geometry(geometry: Any, radius_m: Any = None, field: str = "ge
             or isinstance(radius_m, bool)
             or not 0 < radius_m <= MAX_RADIUS_M
         ):
-            raise InvalidInput(f"a circle needs radius_m between 0 and {MAX_RADIUS_M:.0f}", field="radius_m")
+            raise InvalidInput(
+                "a circle needs radius_m between 0 and {limit}", field="radius_m", limit=f"{MAX_RADIUS_M:.0f}"
+            )
         return
     if kind == "Polygon":
         polygons = [coords]
@@ -66,8 +68,9 @@ def validate_zone_geometry(geometry: Any, radius_m: Any = None, field: str = "ge
         polygons = coords
     else:
         raise InvalidInput(
-            f"unsupported geometry type {kind!r} (Polygon, MultiPolygon or Point with radius_m)",
+            "unsupported geometry type {kind} (Polygon, MultiPolygon or Point with radius_m)",
             field=f"{field}.type",
+            kind=repr(kind),
         )
     for i, poly in enumerate(polygons):
         where = f"{field}.coordinates" + (f"[{i}]" if kind == "MultiPolygon" else "")
@@ -78,9 +81,9 @@ def validate_zone_geometry(geometry: Any, radius_m: Any = None, field: str = "ge
     shape = shapely.geometry.shape(geometry)
     if not shape.is_valid:
         reason = shapely.is_valid_reason(shape)
-        raise InvalidInput(f"invalid {kind}: {reason}", field=field)
+        raise InvalidInput("invalid {kind}: {reason}", field=field, kind=kind, reason=reason)
     if shape.is_empty or shape.area == 0:
-        raise InvalidInput(f"empty {kind}", field=field)
+        raise InvalidInput("empty {kind}", field=field, kind=kind)
 
 
 @dataclass(frozen=True)

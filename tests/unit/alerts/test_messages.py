@@ -31,7 +31,11 @@ def test_a_broken_translation_still_warns_in_english(monkeypatch: pytest.MonkeyP
 
     real = messages.lookup
     monkeypatch.setattr(
-        messages, "lookup", lambda lang, text: "{nombre}, peligro" if text == TEMPLATES["victim_proximity"][1] else real(lang, text)
+        messages,
+        "lookup",
+        lambda lang, text: (
+            "{nombre}, peligro" if text == TEMPLATES["victim_proximity"][1] else real(lang, text)
+        ),
     )
     msg = render("victim_proximity", "es", {"name": "Ana", "time": "22:10", "alert": "7"})
     assert msg.body.startswith("Ana, the person your protection order covers is close to you (22:10)")

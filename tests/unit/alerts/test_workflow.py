@@ -65,3 +65,21 @@ def test_the_table_has_the_shape_a_monitoring_centre_expects() -> None:
                 frontier.append(dst)
     assert seen == set(AlertStatus)
     assert all((s, A.RESOLVE) in TRANSITIONS for s in AlertStatus if s is not S.RESOLVED)
+
+
+def test_a_refusal_reads_in_the_readers_language() -> None:
+    from ronda.i18n.errors import error_message
+
+    with pytest.raises(TransitionRefused) as err:
+        next_status(S.RESOLVED, A.ASSIGN)
+    assert err.value.template == "cannot {action} an alert that is {status} (allowed: {allowed})"
+    assert str(err.value) == "cannot assign an alert that is resolved (allowed: note, reopen)"
+    # the status is a word of the vocabulary, said in the reader's language; actions are API codes
+    assert (
+        error_message(err.value, "es")
+        == "no se puede aplicar «assign» a una alerta resuelta (permitido: note, reopen)"
+    )
+    assert (
+        error_message(err.value, "pt")
+        == "não é possível aplicar «assign» a um alerta resolvido (permitido: note, reopen)"
+    )

@@ -100,6 +100,51 @@ def _calls_hidden_in_fstrings(path: Path) -> list[str]:
     return found
 
 
+def _errors_built_from_fstrings(path: Path) -> list[str]:
+    """`InvalidInput(f"no zone {zone_id}")`: an error whose message is built
+    before translation, so no catalog can hold it; pass a template and its
+    values instead (`InvalidInput("no zone {zone}", zone=zone_id)`)."""
+    import ast
+
+    from ronda.i18n.extract import ERROR_KEYWORDS, KEYWORDS
+
+    found = []
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if name not in ERROR_KEYWORDS:
+            continue
+        index = (KEYWORDS[name] or (1,))[0] - 1
+        if len(node.args) > index and not (
+            isinstance(node.args[index], ast.Constant) or _is_forwarded_template(node.args[index])
+        ):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:100]}")
+    return found
+
+
+def _is_forwarded_template(arg: object) -> bool:
+    """`InvalidInput(exc.template, **exc.values)`: re-raising another error's template
+    (already a catalog entry where it was first raised), or a variable holding one."""
+    import ast
+
+    return isinstance(arg, ast.Attribute) and arg.attr == "template"
+
+
+def test_errors_a_person_reads_are_templates_not_fstrings() -> None:
+    built = [
+        hit
+        for path in sorted((ROOT / "src" / "ronda").rglob("*.py"))
+        for hit in _errors_built_from_fstrings(path)
+    ]
+    assert not built, (
+        "errors whose message is built before translation cannot be translated; pass a literal "
+        "template and its values:\n" + "\n".join(built)
+    )
+
+
 def test_no_marked_string_hides_inside_an_f_string() -> None:
     hidden = [
         hit
@@ -112,26 +157,19 @@ def test_no_marked_string_hides_inside_an_f_string() -> None:
 
 
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
-def test_notification_templates_are_complete_with_the_same_placeholders(language: str) -> None:
-    """Messages to people live in alerts/templates/<lang>.toml: every message
-    and word of the English file, with the same `$fields`, in each language."""
-    import string
+def test_messages_to_people_are_written_in_each_language(language: str) -> None:
+    """A victim's warning must never go out as an English copy with a foreign
+    language tag: every message to people and every device-failure word has its
+    own translation, with exactly the fields of the English text."""
+    from ronda.alerts.messages import TEMPLATES, WORDS
 
-    from ronda.alerts.messages import templates
-
-    def fields(text: str) -> set[str]:
-        return {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(text)} - {
-            None
-        }
-
-    english, other = templates("en"), templates(language)
-    assert set(other) == set(english), f"{language}.toml: messages differ from en.toml"
-    for kind, table in english.items():
-        assert set(other[kind]) == set(table), f"{language}.toml [{kind}]: keys differ"
-        for key, text in table.items():
-            assert other[kind][key].strip(), f"{language}.toml [{kind}] {key} is empty"
-            assert fields(other[kind][key]) == fields(text), (
-                f"{language}.toml [{kind}] {key}: placeholders differ"
-            )
-            if kind != "words" and not text.strip().startswith("Ronda:"):
-                assert other[kind][key] != text, f"{language}.toml [{kind}] {key} is still English"
+    catalog = load(language)
+    texts = [t for pair in TEMPLATES.values() for t in pair] + list(WORDS.values())
+    for english in texts:
+        entry = catalog.get(english)
+        assert entry is not None and entry.string, f"{language}: no translation of {english[:60]!r}"
+        assert placeholders(str(entry.string)) == placeholders(english), (
+            f"{language}: fields of {english[:60]!r}"
+        )
+        if not english.startswith("Ronda:") or "{" in english:
+            assert entry.string != english, f"{language}: {english[:60]!r} is still English"

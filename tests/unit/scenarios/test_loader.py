@@ -152,3 +152,21 @@ def test_malformed_and_unknown_device_lines_are_counted_and_skipped(tmp_path: Pa
     result = replay(load_scenario(d))
     assert result.engine.counters["positions"] == 2
     assert sum(result.arrivals.skipped.values()) == 6
+
+
+def test_a_setup_error_is_a_template_a_reader_gets_in_their_language(tmp_path: Path) -> None:
+    from ronda.i18n.errors import error_message
+
+    with pytest.raises(InvalidInput) as info:
+        load_scenario(write(tmp_path, broken("devices/0/person", "ghost")))
+    err = info.value
+    assert (err.template, err.values) == ("no person {person}", {"person": "'ghost'"})
+    assert err.field == "devices[0].person"
+    assert error_message(err, "es") == "no existe la persona 'ghost'"
+    # a zone's geometry error keeps its own template, placed in the zone
+    with pytest.raises(InvalidInput) as info:
+        load_scenario(
+            write(tmp_path, broken("zones/1/geometry", {"type": "Point", "coordinates": [-9.15, 95.0]}))
+        )
+    assert info.value.template == "latitude {lat} is outside -90..90"
+    assert error_message(info.value, "pt") == "a latitude 95.0 está fora de -90..90"

@@ -4,7 +4,7 @@
 // sessionStorage (or a token given as #token=... by `ronda demo --prison`).
 // Every value from the server is inserted as text, never as HTML.
 
-import { _, fmtInstant, label, loadLanguage } from "/static/js/i18n.js";
+import { _, fmtInstant, label, language, loadLanguage } from "/static/js/i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const RESOLUTIONS = ["found", "in_medical", "at_court", "at_hospital", "visit", "transferred", "released",
@@ -35,7 +35,8 @@ function say(text) {
 }
 
 async function api(path, { method = "GET", body } = {}) {
-  const headers = {};
+  // Errors come back in the language this page shows (docs/api.md).
+  const headers = { "Accept-Language": language() };
   if (session && session.token) headers.Authorization = "Bearer " + session.token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch("/api/prison" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

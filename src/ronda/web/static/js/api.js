@@ -1,7 +1,7 @@
 // The public API: the session's token on every call, errors as ApiError with
 // the server's message, and the live stream read with fetch() (EventSource
 // cannot send the Authorization header).
-import { _ } from "./i18n.js";
+import { _, language } from "./i18n.js";
 
 const KEY = "ronda.session";
 let current = JSON.parse(sessionStorage.getItem(KEY) || "null");
@@ -24,7 +24,9 @@ let purpose = "";
 export function setPurpose(text) { purpose = text || ""; }
 
 function headers(extra = {}) {
-  const h = { ...extra };
+  // The server writes its errors in the language the app shows (the user's,
+  // the agency's default or the browser's: whatever i18n.js loaded).
+  const h = { "Accept-Language": language(), ...extra };
   if (session.token) h.Authorization = "Bearer " + session.token;
   if (purpose) h["X-Ronda-Purpose"] = purpose;
   return h;

@@ -1,0 +1,146 @@
+"""The API's refusals in the reader's language: the signed-in user's own
+choice, else what their client asks for (`Accept-Language`: the web app
+sends the language it shows), else English; the answer names it
+(`Content-Language`). Each expected text is read from the catalogs, and must
+differ from the English, so a message that loses its translation fails here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ronda.api.app import create_app
+from ronda.api.auth import hash_password
+from ronda.config import SecuritySettings
+from ronda.i18n.catalog import gettext
+from ronda.pipeline.service import LiveService, ServiceConfig
+from ronda.storage import security as repo
+from ronda.storage.db import connect, migrate
+from ronda.storage.models import DEFAULT_AGENCY
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    db = connect(f"sqlite:///{tmp_path / 'ronda.db'}")
+    migrate(db)
+    svc = LiveService(db, config=ServiceConfig(tick_s=0.5))
+    fast = hash_password(PASSWORD)
+    with svc.sessions.begin() as s:
+        repo.create_user(s, "u-lucia", "lucia", "admin", DEFAULT_AGENCY, fast, language="es")
+        repo.create_user(s, "u-rui", "rui", "admin", DEFAULT_AGENCY, fast, language="auto")
+        repo.create_user(s, "u-marta", "marta", "operator", DEFAULT_AGENCY, fast, language="es")
+        repo.create_user(s, "u-boss", "boss", "admin", DEFAULT_AGENCY, fast, language="en")
+    app = create_app(svc, "service-token-for-tests", security=SecuritySettings(login_per_min=10_000))
+    with TestClient(app) as c:
+        yield c
+    db.dispose()
+
+
+def _as(client: TestClient, username: str, **headers: str) -> dict[str, str]:
+    r = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}", **headers}
+
+
+def _translated(language: str, template: str, **values: object) -> str:
+    """`template` in `language` from the catalog; it must not be the English."""
+    text = gettext(language, template, **values)
+    assert text != gettext("en", template, **values), f"{template!r} has no {language} translation"
+    return text
+
+
+def test_an_unknown_person_is_a_404_in_the_users_own_language(client: TestClient) -> None:
+    # Lucía chose Spanish: her browser asking for English does not change that
+    r = client.get("/api/persons/nobody", headers=_as(client, "lucia", **{"Accept-Language": "en-US"}))
+    assert r.status_code == 404
+    assert r.headers["content-language"] == "es"
+    person = _translated("es", "person")
+    assert r.json()["error"] == _translated("es", "no {what} {key}", what=person, key="'nobody'")
+    assert r.json()["error"] == "no existe persona 'nobody'"
+
+
+def test_a_validation_error_follows_accept_language_when_the_user_has_no_language(client: TestClient) -> None:
+    rui = _as(client, "rui", **{"Accept-Language": "pt-PT,pt;q=0.9,en;q=0.5"})
+    missing = client.post("/api/persons", json={"name": "Sem papel"}, headers=rui)
+    assert missing.status_code == 422 and missing.headers["content-language"] == "pt"
+    body = missing.json()
+    assert body["field"] == "body.role"
+    assert body["error"] == "body.role: " + _translated("pt", "required")
+    assert body["details"] == [{"field": "body.role", "message": _translated("pt", "required")}]
+
+    too_long = client.post("/api/persons", json={"role": "monitored", "name": "x" * 201}, headers=rui)
+    assert too_long.status_code == 422 and too_long.headers["content-language"] == "pt"
+    assert too_long.json()["error"] == "body.name: " + _translated(
+        "pt", "at most {max_length} characters", max_length=200
+    )
+    assert too_long.json()["error"] == "body.name: no máximo 200 caracteres"
+
+    # a choice among codes: the codes stay, the words around them are Portuguese
+    wrong = client.post("/api/persons", json={"role": "villain"}, headers=rui).json()
+    choices = _translated("pt", "{choices} or {last}", choices="'monitored'", last="'protected'")
+    assert wrong["error"] == "body.role: " + _translated("pt", "expected {expected}", expected=choices)
+    assert " or " not in wrong["error"]
+
+
+def test_a_duplicate_id_is_a_409_in_spanish(client: TestClient) -> None:
+    lucia = _as(client, "lucia")
+    assert (
+        client.post("/api/persons", json={"id": "p1", "role": "monitored"}, headers=lucia).status_code == 201
+    )
+    r = client.post("/api/persons", json={"id": "p1", "role": "monitored"}, headers=lucia)
+    assert r.status_code == 409 and r.headers["content-language"] == "es"
+    assert r.json() == {
+        "error": _translated("es", "person {person} exists", person="'p1'"),
+        "field": "body.id",
+    }
+
+
+def test_a_refused_sign_in_is_in_the_language_of_the_sign_in_page(client: TestClient) -> None:
+    r = client.post(
+        "/api/auth/login",
+        json={"username": "nobody", "password": "not the password"},
+        headers={"Accept-Language": "pt"},
+    )
+    assert r.status_code == 401 and r.headers["content-language"] == "pt"
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert r.json()["error"] == _translated("pt", "wrong username or password")
+    # a known user with a wrong password reads the same words (no username probing)
+    known = client.post(
+        "/api/auth/login",
+        json={"username": "lucia", "password": "wrong wrong"},
+        headers={"Accept-Language": "pt"},
+    )
+    assert known.json()["error"] == r.json()["error"]
+
+
+def test_http_refusals_are_translated_too(client: TestClient) -> None:
+    # no token: nobody is known yet, so the client's language
+    r = client.get("/api/persons", headers={"Authorization": "Bearer nonsense", "Accept-Language": "es-CL"})
+    assert r.status_code == 401 and r.headers["content-language"] == "es"
+    assert r.json()["detail"] == _translated("es", "bad token")
+    # a route the role may not use: a template with values
+    r = client.get("/api/users", headers=_as(client, "marta"))
+    assert r.status_code == 403 and r.headers["content-language"] == "es"
+    expected = _translated(
+        "es", "the {role} role may not use {route}", role="operator", route="GET /api/users"
+    )
+    assert r.json()["detail"] == expected
+
+
+def test_english_stays_english(client: TestClient) -> None:
+    boss = _as(client, "boss", **{"Accept-Language": "es"})  # chose English: the browser does not win
+    r = client.get("/api/persons/nobody", headers=boss)
+    assert r.status_code == 404 and r.headers["content-language"] == "en"
+    assert r.json()["error"] == "no person 'nobody'"
+    # no language anywhere: English
+    r = client.post("/api/persons", json={}, headers=_as(client, "rui"))
+    assert r.status_code == 422 and r.headers["content-language"] == "en"
+    assert r.json()["error"] == "body.role: required"
+    r = client.post("/api/auth/login", json={"username": "nobody", "password": "not the password"})
+    assert r.status_code == 401 and r.headers["content-language"] == "en"
+    assert r.json()["error"] == "wrong username or password"
