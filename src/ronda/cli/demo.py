@@ -23,6 +23,7 @@ import httpx
 
 from ronda.api.server import Running, serve
 from ronda.cli.security import create_demo_users
+from ronda.cli.words import _
 from ronda.config import Settings
 from ronda.simulator.build import simulate
 from ronda.simulator.config import CITIES, SimulationConfig
@@ -124,7 +125,9 @@ async def play(
 async def run_demo(
     settings: Settings, folder: Path, *, persons: int, city: str, speed: float, seed: int
 ) -> None:
-    print(f"ronda demo: simulating {persons} monitored persons in {city} ...", flush=True)
+    print(
+        "ronda demo: " + _("simulating {n} monitored persons in {city} ...", n=persons, city=city), flush=True
+    )
     scenario, tokens = await asyncio.to_thread(
         prepare, folder, persons=persons, city=city, seed=seed, speed=speed
     )
@@ -141,15 +144,31 @@ async def run_demo(
 
     async def ready(running: Running) -> None:
         host, page, logins = where_to_sign_in(settings, running, folder)
+        pace, docs = format(speed, "g"), page + "docs"
+        intro = (
+            _(
+                "Open {page} to watch alerts arrive ({speed}x time; API docs at {docs})",
+                page=page,
+                speed=pace,
+                docs=docs,
+            ),
+            _("Sign in as (user, password, role; also in {file}):", file=folder / "users.txt"),
+        )
+        outro = (
+            _(
+                "Devices report to the ingest port {port}; data in {folder}",
+                port=running.ingest_port,
+                folder=folder,
+            ),
+            _("Ctrl-C stops."),
+        )
         print(
-            f"\n  Open {page} to watch alerts arrive ({speed:g}x time; API docs at {page}docs)\n"
-            f"  Sign in as (user, password, role; also in {folder / 'users.txt'}):\n{logins}"
-            f"  Devices report to the ingest port {running.ingest_port}; data in {folder}\n"
-            f"  Ctrl-C stops.\n",
+            "\n" + "".join(f"  {x}\n" for x in intro) + logins + "".join(f"  {x}\n" for x in outro),
             flush=True,
         )
         url = f"http://{host}:{running.ingest_port}"
         task = asyncio.create_task(play(url, lines, tokens, speed, start_s))
-        task.add_done_callback(lambda t: print("ronda demo: the simulated day is over", flush=True))
+        over = "ronda demo: " + _("the simulated day is over")
+        task.add_done_callback(lambda t: print(over, flush=True))
 
     await serve(settings, on_ready=ready)

@@ -24,6 +24,7 @@ import httpx
 from ronda.api.server import Running, serve
 from ronda.cli.demo import where_to_sign_in
 from ronda.cli.security import create_demo_users
+from ronda.cli.words import _
 from ronda.config import Settings
 from ronda.facility.records import BandEvent, DoorCrossing, FacilityRecord, ReaderHeartbeat
 from ronda.simulator.prison import PrisonConfig, PrisonDay, simulate_day
@@ -94,12 +95,15 @@ async def play(url: str, facility: str, day: PrisonDay, token: str, speed: float
                     break
                 batch.append(record_json(rec))
             if batch:
-                for _ in range(5):
+                for _attempt in range(5):
                     try:
                         r = await client.post(f"/api/prison/facilities/{facility}/sightings", json=batch)
                         if r.status_code == 200:
                             break
-                        print(f"ronda demo: ingest answered {r.status_code}: {r.text[:200]}", flush=True)
+                        answer = _(
+                            "ingest answered {status}: {text}", status=r.status_code, text=r.text[:200]
+                        )
+                        print("ronda demo: " + answer, flush=True)
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(1)
@@ -109,8 +113,11 @@ async def play(url: str, facility: str, day: PrisonDay, token: str, speed: float
 
 
 async def run_prison_demo(settings: Settings, folder: Path, *, wings: int, speed: float, seed: int) -> None:
-    print(f"ronda demo --prison: simulating a prison day ({wings} wings of 10 cells) ...", flush=True)
-    day, _ = await asyncio.to_thread(prepare, folder, wings=wings, seed=seed)
+    print(
+        "ronda demo --prison: " + _("simulating a prison day ({wings} wings of 10 cells) ...", wings=wings),
+        flush=True,
+    )
+    day, _users = await asyncio.to_thread(prepare, folder, wings=wings, seed=seed)
     token = settings.api_token or secrets.token_urlsafe(24)  # the readers' service credential
     settings = dataclasses.replace(
         settings,
@@ -123,14 +130,29 @@ async def run_prison_demo(settings: Settings, folder: Path, *, wings: int, speed
 
     async def ready(running: Running) -> None:
         host, page, logins = where_to_sign_in(settings, running, folder)
+        view, pace, prison = page + "prison#token=" + token, format(speed, "g"), page + "prison"
+        intro = (
+            _("Open {url} for the facility view ({speed}x time),", url=view, speed=pace),
+            _(
+                "or sign in at {page} as (user, password, role; also in {file}):",
+                page=page,
+                file=folder / "users.txt",
+            ),
+        )
+        outro = (
+            _(
+                "and open {url}. Alerts also appear in the monitoring centre. Data in {folder}",
+                url=prison,
+                folder=folder,
+            ),
+            _("Ctrl-C stops."),
+        )
         print(
-            f"\n  Open {page}prison#token={token} for the facility view ({speed:g}x time),\n"
-            f"  or sign in at {page} as (user, password, role; also in {folder / 'users.txt'}):\n{logins}"
-            f"  and open {page}prison. Alerts also appear in the monitoring centre. Data in {folder}\n"
-            f"  Ctrl-C stops.\n",
+            "\n" + "".join(f"  {x}\n" for x in intro) + logins + "".join(f"  {x}\n" for x in outro),
             flush=True,
         )
         task = asyncio.create_task(play(f"http://{host}:{running.api_port}", facility, day, token, speed))
-        task.add_done_callback(lambda t: print("ronda demo: the simulated prison day is over", flush=True))
+        over = "ronda demo: " + _("the simulated prison day is over")
+        task.add_done_callback(lambda t: print(over, flush=True))
 
     await serve(settings, on_ready=ready)

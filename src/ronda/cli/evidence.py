@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ronda.cli.words import _, cli_language, number
+from ronda.cli.words import _, cli_language, error, number
 from ronda.errors import RondaError
 
 console = Console()
@@ -87,7 +87,7 @@ def _purpose(purpose: str) -> str:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print("[red]" + _("error:") + f"[/] {exc}")
+    err.print("[red]" + _("error:") + "[/] " + escape(error(exc)))
     return typer.Exit(2)
 
 

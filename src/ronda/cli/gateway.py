@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from ronda.cli import words
+from ronda.cli.words import _
 from ronda.gateway.dbsink import DatabaseSink
 from ronda.gateway.jsonl import JsonLinesSink
 from ronda.gateway.mqtt import MqttSettings
@@ -26,47 +27,62 @@ from ronda.gateway.service import Gateway, GatewayConfig
 from ronda.gateway.tcp import TcpLimits
 from ronda.pipeline.ports import RecordSink
 
+GATEWAY_HELP = _(
+    "Receive devices over TCP (GT06, Teltonika, H02, Watch) and MQTT; acknowledge each frame only after "
+    "its records are written; serve Prometheus metrics."
+)
+
 
 def gateway(
     out: Annotated[
-        Path, typer.Option("--out", help="Append received records here (JSON Lines, native shape)")
+        Path, typer.Option("--out", help=_("Append received records here (JSON Lines, native shape)"))
     ] = Path("data/records.jsonl"),
     database: Annotated[
         str | None,
         typer.Option(
             "--database",
-            help="Commit records to this database (SQLAlchemy URL) instead of --out",
+            help=_("Commit records to this database (SQLAlchemy URL) instead of --out"),
         ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address the TCP servers listen on")] = "0.0.0.0",
-    gt06_port: Annotated[int, typer.Option(help="GT06 TCP port (-1: off)")] = PROTOCOLS["gt06"].default_port,
-    teltonika_port: Annotated[int, typer.Option(help="Teltonika TCP port (-1: off)")] = PROTOCOLS[
+    host: Annotated[str, typer.Option(help=_("Address the TCP servers listen on"))] = "0.0.0.0",
+    gt06_port: Annotated[int, typer.Option(help=_("GT06 TCP port (-1: off)"))] = PROTOCOLS[
+        "gt06"
+    ].default_port,
+    teltonika_port: Annotated[int, typer.Option(help=_("Teltonika TCP port (-1: off)"))] = PROTOCOLS[
         "teltonika"
     ].default_port,
-    h02_port: Annotated[int, typer.Option(help="H02 TCP port (-1: off)")] = PROTOCOLS["h02"].default_port,
-    watch_port: Annotated[int, typer.Option(help="Watch TCP port (-1: off)")] = PROTOCOLS[
+    h02_port: Annotated[int, typer.Option(help=_("H02 TCP port (-1: off)"))] = PROTOCOLS["h02"].default_port,
+    watch_port: Annotated[int, typer.Option(help=_("Watch TCP port (-1: off)"))] = PROTOCOLS[
         "watch"
     ].default_port,
-    idle_timeout_s: Annotated[float, typer.Option(help="Close connections silent this long")] = 600.0,
-    max_buffer_bytes: Annotated[int, typer.Option(help="Close connections with more unframed bytes")] = (
+    idle_timeout_s: Annotated[float, typer.Option(help=_("Close connections silent this long"))] = 600.0,
+    max_buffer_bytes: Annotated[int, typer.Option(help=_("Close connections with more unframed bytes"))] = (
         512 * 1024
     ),
-    mqtt: Annotated[bool, typer.Option("--mqtt/--no-mqtt", help="Subscribe on an MQTT broker")] = True,
-    mqtt_host: Annotated[str, typer.Option(help="MQTT broker host")] = "127.0.0.1",
-    mqtt_port: Annotated[int, typer.Option(help="MQTT broker port")] = 1883,
-    mqtt_prefix: Annotated[str, typer.Option(help="Topics are <prefix>/<device>/records")] = "ronda/devices",
-    mqtt_client_id: Annotated[str, typer.Option(help="Client id (persistent session)")] = "ronda-gateway",
-    mqtt_username: Annotated[str | None, typer.Option(envvar="RONDA_MQTT_USERNAME")] = None,
-    mqtt_password: Annotated[str | None, typer.Option(envvar="RONDA_MQTT_PASSWORD")] = None,
-    metrics_host: Annotated[str, typer.Option(help="Address of the /metrics endpoint")] = "127.0.0.1",
-    metrics_port: Annotated[int, typer.Option(help="Port of the /metrics endpoint (-1: off)")] = 9108,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    mqtt: Annotated[bool, typer.Option("--mqtt/--no-mqtt", help=_("Subscribe on an MQTT broker"))] = True,
+    mqtt_host: Annotated[str, typer.Option(help=_("MQTT broker host"))] = "127.0.0.1",
+    mqtt_port: Annotated[int, typer.Option(help=_("MQTT broker port"))] = 1883,
+    mqtt_prefix: Annotated[
+        str, typer.Option(help=_("Topics are <prefix>/<device>/records"))
+    ] = "ronda/devices",
+    mqtt_client_id: Annotated[str, typer.Option(help=_("Client id (persistent session)"))] = "ronda-gateway",
+    mqtt_username: Annotated[
+        str | None, typer.Option(envvar="RONDA_MQTT_USERNAME", help=_("MQTT user name"))
+    ] = None,
+    mqtt_password: Annotated[
+        str | None, typer.Option(envvar="RONDA_MQTT_PASSWORD", help=_("MQTT password"))
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help=_("Address of the /metrics endpoint"))] = "127.0.0.1",
+    metrics_port: Annotated[int, typer.Option(help=_("Port of the /metrics endpoint (-1: off)"))] = 9108,
+    log_level: Annotated[str, typer.Option(help=_("DEBUG, INFO, WARNING, ERROR"))] = "INFO",
     nats: Annotated[
         bool,
         typer.Option(
             "--nats",
-            help="Distributed mode: publish to NATS JetStream, ack after JetStream's ack "
-            "([distributed] settings; --database or RONDA_DATABASE_URL for the device inventory)",
+            help=_(
+                "Distributed mode: publish to NATS JetStream, ack after JetStream's ack "
+                "([distributed] settings; --database or RONDA_DATABASE_URL for the device inventory)"
+            ),
         ),
     ] = False,
 ) -> None:
@@ -103,7 +119,7 @@ def gateway(
     except KeyboardInterrupt:
         pass
     except OSError as exc:
-        typer.echo(words._("error:") + f" {exc}", err=True)
+        typer.echo(_("error:") + " " + words.error(exc), err=True)
         raise typer.Exit(2) from exc
 
 

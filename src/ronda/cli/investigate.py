@@ -20,36 +20,45 @@ from rich.table import Table
 
 from ronda.cli import words
 from ronda.cli.server import Database, DataDir, _instant, _settings
+from ronda.cli.words import _
 from ronda.errors import InvalidInput, RondaError
 from ronda.types import to_iso
 
 investigate_app = typer.Typer(
-    help="Investigation: crime-scene correlation, compliance.", no_args_is_help=True
+    help=_("Investigation: crime-scene correlation, compliance."), no_args_is_help=True
 )
 console = Console()
 err = Console(stderr=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print("[red]" + words._("error:") + f"[/] {exc}")
+    err.print("[red]" + _("error:") + "[/] " + escape(words.error(exc)))
     return typer.Exit(2)
 
 
-@investigate_app.command("correlate")
+@investigate_app.command(
+    "correlate",
+    help=_(
+        "Which monitored persons were near an incident (a point and a window, or a CSV batch), ranked, "
+        "and who could not be placed."
+    ),
+)
 def correlate_cmd(
-    purpose: Annotated[str, typer.Option("--purpose", help="why: a case or warrant reference (recorded)")],
-    at: Annotated[str | None, typer.Option("--at", help="the scene: LAT,LON")] = None,
-    radius: Annotated[float, typer.Option("--radius", help="metres around the scene")] = 200.0,
-    start: Annotated[str | None, typer.Option("--from", help="window start, ISO 8601")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="window end, ISO 8601")] = None,
-    incident_id: Annotated[str, typer.Option("--id", help="the incident's reference")] = "incident-1",
+    purpose: Annotated[str, typer.Option("--purpose", help=_("why: a case or warrant reference (recorded)"))],
+    at: Annotated[str | None, typer.Option("--at", help=_("the scene: LAT,LON"))] = None,
+    radius: Annotated[float, typer.Option("--radius", help=_("metres around the scene"))] = 200.0,
+    start: Annotated[str | None, typer.Option("--from", help=_("window start, ISO 8601"))] = None,
+    end: Annotated[str | None, typer.Option("--to", help=_("window end, ISO 8601"))] = None,
+    incident_id: Annotated[str, typer.Option("--id", help=_("the incident's reference"))] = "incident-1",
     incidents: Annotated[
-        Path | None, typer.Option("--incidents", help="a CSV batch instead (docs/investigation.md)")
+        Path | None, typer.Option("--incidents", help=_("a CSV batch instead (docs/investigation.md)"))
     ] = None,
-    max_gap_s: Annotated[float, typer.Option(help="do not interpolate across longer silences")] = 900.0,
-    max_speed_mps: Annotated[float, typer.Option(help="fastest assumed movement, for gaps")] = 30.0,
-    requester: Annotated[str, typer.Option(help="who asks (recorded)")] = "",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the full run as JSON here")] = None,
+    max_gap_s: Annotated[float, typer.Option(help=_("do not interpolate across longer silences"))] = 900.0,
+    max_speed_mps: Annotated[float, typer.Option(help=_("fastest assumed movement, for gaps"))] = 30.0,
+    requester: Annotated[str, typer.Option(help=_("who asks (recorded)"))] = "",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help=_("write the full run as JSON here"))
+    ] = None,
     database: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -144,11 +153,11 @@ def correlate_cmd(
         console.print(table)
         for u in res.unplaced:
             spans = ", ".join(f"{to_iso(s.from_s)} → {to_iso(s.to_s)}" for s in u.silences)
-            known = (
-                words._("nothing known")
-                if u.nearest_known_m is None
-                else words._("last/next fix {distance} m away", distance=f"{u.nearest_known_m:.0f}")
-            )
+            if u.nearest_known_m is None:
+                known = words._("nothing known")
+            else:
+                distance = round(u.nearest_known_m)
+                known = words._("last/next fix {distance} m away", distance=distance)
             unplaced = words._(
                 "{person}: no signal {spans} ({known})", person=u.person, spans=spans, known=known
             )
@@ -161,9 +170,11 @@ def correlate_cmd(
     console.print(recorded, markup=False)
 
 
-@investigate_app.command("compliance")
+@investigate_app.command(
+    "compliance", help=_("A person's compliance history and where they stand on each step-down.")
+)
 def compliance_cmd(
-    person: Annotated[str, typer.Argument(help="the person's id")],
+    person: Annotated[str, typer.Argument(help=_("the person's id"))],
     database: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -191,12 +202,20 @@ def compliance_cmd(
     console.print_json(json.dumps(h.as_json()))
 
 
-@investigate_app.command("programme")
+@investigate_app.command(
+    "programme",
+    help=_(
+        "Programme figures: alerts by cause and outcome, response times against targets, share resolved "
+        "as no violation, device failure rates."
+    ),
+)
 def programme_cmd(
-    start: Annotated[str | None, typer.Option("--from", help="period start (default: 90 days ago)")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="period end (default: now)")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help=_("period start (default: 90 days ago)"))
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help=_("period end (default: now)"))] = None,
     csv_out: Annotated[
-        Path | None, typer.Option("--csv", help="write the figures as CSV here ('-': stdout)")
+        Path | None, typer.Option("--csv", help=_("write the figures as CSV here ('-': stdout)"))
     ] = None,
     database: Database = None,
     data_dir: DataDir = None,

@@ -6,14 +6,17 @@ import gzip
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
-from ronda.cli.words import _, number
+from ronda.cli.typer_words import speak
+from ronda.cli.words import _, cli_language, error, number
 from ronda.config import Settings
 from ronda.engine.snapshot import snapshot
 from ronda.errors import RondaError
@@ -21,12 +24,24 @@ from ronda.scenarios.loader import load_scenario
 from ronda.scenarios.replay import replay as run_replay
 from ronda.types import to_iso
 
-app = typer.Typer(help="Ronda: open electronic monitoring.", no_args_is_help=True, add_completion=False)
+
+class RondaGroup(TyperGroup):
+    """The `ronda` command: typer's own words (Usage, Options, its errors) in
+    the command line's language, set each time it runs (ronda.cli.typer_words)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        speak(cli_language())
+        return super().main(*args, **kwargs)
+
+
+app = typer.Typer(
+    cls=RondaGroup, help=_("Ronda: open electronic monitoring."), no_args_is_help=True, add_completion=False
+)
 console = Console()
 err = Console(stderr=True)
 
 
-@app.callback()
+@app.callback(help=_("Ronda: open electronic monitoring."))
 def root() -> None:
     """Ronda: open electronic monitoring."""
 
@@ -78,7 +93,7 @@ def replay(
                 scenario, settings.engine, progress=lambda n: progress.update(task, completed=n)
             )
     except RondaError as exc:
-        err.print("[red]" + _("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(error(exc)))
         raise typer.Exit(2) from exc
     if alerts is not None:
         alerts.parent.mkdir(parents=True, exist_ok=True)
@@ -137,13 +152,14 @@ def _summary(result: object, name: str, alerts: Path | None) -> None:
         names = ", ".join(sorted(result.unknown_devices)[:5])
         err.print("[yellow]" + _("unknown devices:") + f"[/] {names}")
 
-from ronda.cli.gateway import gateway  # noqa: E402
 
-app.command("gateway")(gateway)
+from ronda.cli.gateway import GATEWAY_HELP, gateway  # noqa: E402
 
-from ronda.cli.worker import worker  # noqa: E402
+app.command("gateway", help=GATEWAY_HELP)(gateway)
 
-app.command("worker")(worker)
+from ronda.cli.worker import WORKER_HELP, worker  # noqa: E402
+
+app.command("worker", help=WORKER_HELP)(worker)
 
 
 # Users, agencies, audit, retention, legal holds (src/ronda/cli/security.py).
@@ -156,12 +172,12 @@ app.add_typer(_security.retention, name="retention")
 app.add_typer(_security.holds, name="holds")
 
 # The server's commands (src/ronda/cli/server.py).
-from ronda.cli.server import demo, export, import_scenario, serve  # noqa: E402
+from ronda.cli import server as _server  # noqa: E402
 
-app.command("serve")(serve)
-app.command("demo")(demo)
-app.command("import")(import_scenario)
-app.command("export")(export)
+app.command("serve", help=_server.SERVE_HELP)(_server.serve)
+app.command("demo", help=_server.DEMO_HELP)(_server.demo)
+app.command("import", help=_server.IMPORT_HELP)(_server.import_scenario)
+app.command("export", help=_server.EXPORT_HELP)(_server.export)
 
 # Notifications and alerts (src/ronda/cli/notify.py, issue 7).
 from ronda.cli.notify import notify_app  # noqa: E402

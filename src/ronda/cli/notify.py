@@ -10,23 +10,25 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ronda.cli.words import _
+from ronda.cli.words import _, error
 from ronda.errors import RondaError
 
 notify_app = typer.Typer(
-    help="Notifications: the outbox worker, the outbox, the alert policy.", no_args_is_help=True
+    help=_("Notifications: the outbox worker, the outbox, the alert policy."), no_args_is_help=True
 )
 console = Console()
 err = Console(stderr=True)
 
 Database = Annotated[
     str | None,
-    typer.Option("--database", help="SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]"),
+    typer.Option("--database", help=_("SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]")),
 ]
 ConfigPath = Annotated[
-    Path | None, typer.Option("--config", help="alerts TOML file [RONDA_ALERTS_CONFIG, <data>/alerts.toml]")
+    Path | None,
+    typer.Option("--config", help=_("alerts TOML file [RONDA_ALERTS_CONFIG, <data>/alerts.toml]")),
 ]
 
 
@@ -37,12 +39,18 @@ def _db_url(database: str | None) -> tuple[str, Path]:
     return (database or s.effective_database_url), s.data_dir
 
 
-@notify_app.command("run")
+@notify_app.command(
+    "run",
+    help=_(
+        "Send the outbox (a worker of its own; `ronda serve` runs one too unless [notify] enabled = false). "
+        "Several may run against PostgreSQL at once."
+    ),
+)
 def run(
     database: Database = None,
     config: ConfigPath = None,
-    once: Annotated[bool, typer.Option("--once", help="send what is due now, then exit")] = False,
-    name: Annotated[str | None, typer.Option(help="worker name in claims [host:pid]")] = None,
+    once: Annotated[bool, typer.Option("--once", help=_("send what is due now, then exit"))] = False,
+    name: Annotated[str | None, typer.Option(help=_("worker name in claims [host:pid]"))] = None,
 ) -> None:
     """Send the outbox (a worker of its own; `ronda serve` runs one too unless
     [notify] enabled = false). Several may run against PostgreSQL at once."""
@@ -57,7 +65,7 @@ def run(
         db = connect(url)
         migrate(db)
     except RondaError as exc:
-        err.print("[red]" + _("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(error(exc)))
         raise typer.Exit(2) from exc
     worker = OutboxWorker(
         db, cfg.channels, name=name, lease_s=cfg.lease_s, batch=cfg.batch, poll_s=cfg.poll_s
@@ -81,11 +89,11 @@ def run(
     )
 
 
-@notify_app.command("outbox")
+@notify_app.command("outbox", help=_("The latest notifications and their delivery outcome."))
 def outbox(
     database: Database = None,
-    status: Annotated[str | None, typer.Option(help="pending, sending, sent or failed")] = None,
-    limit: int = 50,
+    status: Annotated[str | None, typer.Option(help=_("pending, sending, sent or failed"))] = None,
+    limit: Annotated[int, typer.Option(help=_("at most this many, newest first"))] = 50,
 ) -> None:
     """The latest notifications and their delivery outcome."""
     from ronda.storage import notify as store
@@ -117,7 +125,9 @@ def outbox(
     console.print(table)
 
 
-@notify_app.command("check")
+@notify_app.command(
+    "check", help=_("Read the alerts configuration and print the policy it gives (or what is wrong).")
+)
 def check(config: ConfigPath = None) -> None:
     """Read the alerts configuration and print the policy it gives (or what is wrong)."""
     from ronda.notify.config import load_config
@@ -125,7 +135,7 @@ def check(config: ConfigPath = None) -> None:
     try:
         cfg = load_config(config, _db_url(None)[1])
     except RondaError as exc:
-        err.print("[red]" + _("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(error(exc)))
         raise typer.Exit(2) from exc
     p = cfg.policy
     console.print("[bold]" + _("alerts policy") + "[/] " + _("from {source}", source=cfg.source))
@@ -140,9 +150,9 @@ def check(config: ConfigPath = None) -> None:
     console.print(_("channels: {channels}", channels=channels), markup=False)
 
 
-@notify_app.command("test")
+@notify_app.command("test", help=_("Send one test message now (not through the outbox) to check a channel."))
 def send_test(
-    address: Annotated[str, typer.Argument(help="channel:address, e.g. email:desk@centre.example")],
+    address: Annotated[str, typer.Argument(help=_("channel:address, e.g. email:desk@centre.example"))],
     config: ConfigPath = None,
 ) -> None:
     """Send one test message now (not through the outbox) to check a channel."""
@@ -152,8 +162,10 @@ def send_test(
 
     try:
         cfg = load_config(config, _db_url(None)[1])
-        AppriseSender().send(apprise_url(address, cfg.channels), "Ronda test", "A test message from Ronda.")
+        AppriseSender().send(
+            apprise_url(address, cfg.channels), _("Ronda test"), _("A test message from Ronda.")
+        )
     except RondaError as exc:
-        err.print("[red]" + _("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(error(exc)))
         raise typer.Exit(1) from exc
     console.print(_("sent to {address}", address=address), markup=False)

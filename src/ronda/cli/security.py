@@ -18,34 +18,37 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ronda.audit.chain import AuditEntry
 from ronda.cli import words
+from ronda.cli.words import _
 from ronda.config import Settings
 from ronda.errors import RondaError
+from ronda.i18n.catalog import N_
 
 console = Console(soft_wrap=True)  # lines a script can read (no wrapping)
 err = Console(stderr=True)
 
-users = typer.Typer(help="People who sign in: add, list, passwords, disable, TOTP.", no_args_is_help=True)
-agencies = typer.Typer(help="Agencies (tenants): add, list.", no_args_is_help=True)
-audit = typer.Typer(help="The audit trail: verify the chain, show entries.", no_args_is_help=True)
+users = typer.Typer(help=_("People who sign in: add, list, passwords, disable, TOTP."), no_args_is_help=True)
+agencies = typer.Typer(help=_("Agencies (tenants): add, list."), no_args_is_help=True)
+audit = typer.Typer(help=_("The audit trail: verify the chain, show entries."), no_args_is_help=True)
 retention = typer.Typer(
-    help="Retention: purge positions and events past the retention period.", no_args_is_help=True
+    help=_("Retention: purge positions and events past the retention period."), no_args_is_help=True
 )
 holds = typer.Typer(
-    help="Legal holds: keep a person's data of a period past retention.", no_args_is_help=True
+    help=_("Legal holds: keep a person's data of a period past retention."), no_args_is_help=True
 )
 
 Database = Annotated[
     str | None,
-    typer.Option("--database", help="SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]"),
+    typer.Option("--database", help=_("SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]")),
 ]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data folder [RONDA_DATA_DIR, ./data]")]
-ROLE_HELP = "admin | supervisor | operator | officer | auditor"
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_("data folder [RONDA_DATA_DIR, ./data]"))]
+ROLE_HELP = _("admin | supervisor | operator | officer | auditor")
 
 
 def settings(database: str | None, data_dir: Path | None) -> Settings:
@@ -68,7 +71,7 @@ def database(database: str | None, data_dir: Path | None) -> Iterator[tuple[Engi
         migrate(db)
         yield db, sessions(db)
     except RondaError as exc:
-        err.print("[red]" + words._("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(words.error(exc)))
         raise typer.Exit(2) from exc
     finally:
         db.dispose()
@@ -100,29 +103,31 @@ def _password(given: str | None) -> str:
     from ronda.api.auth import hash_password
 
     if given is None:
-        given = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        given = typer.prompt(_("password"), hide_input=True, confirmation_prompt=_("Repeat for confirmation"))
     try:
         return hash_password(given)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--password") from exc
+        raise typer.BadParameter(words.error(exc), param_hint="--password") from exc
 
 
 # ------------------------------------------------------------------ users
 
 
-@users.command("add")
+@users.command("add", help=_("Add a user (password at least 10 characters)."))
 def users_add(
-    username: Annotated[str, typer.Argument()],
+    username: Annotated[str, typer.Argument(help=_("the name they sign in with"))],
     role: Annotated[str, typer.Option(help=ROLE_HELP)],
     agency: Annotated[
-        str | None, typer.Option(help="agency id (default: main; 'none': every agency, admins and auditors)")
+        str | None,
+        typer.Option(help=_("agency id (default: main; 'none': every agency, admins and auditors)")),
     ] = "main",
-    name: Annotated[str, typer.Option("--name", help="display name")] = "",
+    name: Annotated[str, typer.Option("--name", help=_("display name"))] = "",
     language: Annotated[
-        str, typer.Option(help="UI language: en, es, pt, or auto (the agency's default, then the browser's)")
+        str,
+        typer.Option(help=_("UI language: en, es, pt, or auto (the agency's default, then the browser's)")),
     ] = "auto",
-    password: Annotated[str | None, typer.Option(help="default: asked (not echoed)")] = None,
-    user_id: Annotated[str | None, typer.Option("--id", help="default: generated")] = None,
+    password: Annotated[str | None, typer.Option(help=_("default: asked (not echoed)"))] = None,
+    user_id: Annotated[str | None, typer.Option("--id", help=_("default: generated"))] = None,
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -159,7 +164,7 @@ def users_add(
         )
 
 
-@users.command("list")
+@users.command("list", help=_("Every user: role, agency, second factor, state."))
 def users_list(database_url: Database = None, data_dir: DataDir = None) -> None:
     from ronda.storage import security as repo
 
@@ -207,13 +212,28 @@ def _change(
             setattr(u, k, v)
         if what in ("password", "disable"):
             repo.end_sessions(s, u.id, time.time())
-    console.print(words._("{user}: {change} done", user=username, change=what), markup=False)
+    change = words._(CHANGES.get(what, what))
+    console.print(words._("{user}: {change} done", user=username, change=change), markup=False)
 
 
-@users.command("passwd")
+# What `_change` did, as the operator reads it ("{user}: {change} done"); the
+# audit trail keeps the English key.
+CHANGES = {
+    "password": N_("password change"),
+    "disable": N_("disable"),
+    "enable": N_("enable"),
+    "totp on": N_("second factor on"),
+    "totp off": N_("second factor off"),
+}
+
+
+USERNAME = Annotated[str, typer.Argument(help=_("the user's sign-in name"))]
+
+
+@users.command("passwd", help=_("Set a new password (ends the user's sessions, lifts a lockout)."))
 def users_passwd(
-    username: str,
-    password: Annotated[str | None, typer.Option(help="default: asked")] = None,
+    username: USERNAME,
+    password: Annotated[str | None, typer.Option(help=_("default: asked"))] = None,
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -230,21 +250,27 @@ def users_passwd(
     )
 
 
-@users.command("disable")
-def users_disable(username: str, database_url: Database = None, data_dir: DataDir = None) -> None:
+@users.command("disable", help=_("Disable a user (ends their sessions at once; kept for the record)."))
+def users_disable(username: USERNAME, database_url: Database = None, data_dir: DataDir = None) -> None:
     """Disable a user (ends their sessions at once; kept for the record)."""
     _change(username, database_url, data_dir, "disable", disabled=True)
 
 
-@users.command("enable")
-def users_enable(username: str, database_url: Database = None, data_dir: DataDir = None) -> None:
+@users.command("enable", help=_("Enable a disabled user again (and lift a lockout)."))
+def users_enable(username: USERNAME, database_url: Database = None, data_dir: DataDir = None) -> None:
     _change(username, database_url, data_dir, "enable", disabled=False, failed_logins=0, locked_until_s=None)
 
 
-@users.command("totp")
+@users.command(
+    "totp",
+    help=_(
+        "Turn on a TOTP second factor: prints the secret and the otpauth:// URI to put in an "
+        "authenticator app (shown once)."
+    ),
+)
 def users_totp(
-    username: str,
-    off: Annotated[bool, typer.Option("--off", help="remove the second factor")] = False,
+    username: USERNAME,
+    off: Annotated[bool, typer.Option("--off", help=_("remove the second factor"))] = False,
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -257,16 +283,16 @@ def users_totp(
         return
     secret = new_totp_secret()
     _change(username, database_url, data_dir, "totp on", totp_secret=secret)
-    console.print(f"secret {secret}\n{totp_uri(secret, username)}")
+    console.print(_("secret {secret}", secret=secret) + "\n" + totp_uri(secret, username))
 
 
 # --------------------------------------------------------------- agencies
 
 
-@agencies.command("add")
+@agencies.command("add", help=_("Add an agency (a tenant)."))
 def agencies_add(
-    agency_id: str,
-    name: Annotated[str, typer.Option("--name")] = "",
+    agency_id: Annotated[str, typer.Argument(help=_("the agency's id"))],
+    name: Annotated[str, typer.Option("--name", help=_("display name"))] = "",
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -278,7 +304,7 @@ def agencies_add(
     console.print(words._("added agency {agency}", agency=agency_id), markup=False)
 
 
-@agencies.command("list")
+@agencies.command("list", help=_("Every agency: id and name."))
 def agencies_list(database_url: Database = None, data_dir: DataDir = None) -> None:
     from ronda.storage import security as repo
 
@@ -290,12 +316,18 @@ def agencies_list(database_url: Database = None, data_dir: DataDir = None) -> No
 # ------------------------------------------------------------------ audit
 
 
-@audit.command("verify")
+@audit.command(
+    "verify",
+    help=_(
+        "Check the hash chain; name the first altered, removed or moved row, or a cut tail. Exit status 1 "
+        "when the chain is broken."
+    ),
+)
 def audit_verify(
     expect_head: Annotated[
-        str | None, typer.Option(help="a head hash noted earlier: it must still be in the chain")
+        str | None, typer.Option(help=_("a head hash noted earlier: it must still be in the chain"))
     ] = None,
-    workers: Annotated[int, typer.Option(help="processes checking ranges at once [the CPUs]")] = 0,
+    workers: Annotated[int, typer.Option(help=_("processes checking ranges at once [the CPUs]"))] = 0,
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -330,19 +362,19 @@ def audit_verify(
         words._(
             "audit chain intact: {rows} rows verified in {seconds} s; head {seq} {hash}",
             rows=words.number(v.rows),
-            seconds=f"{took:.1f}",
+            seconds=format(took, ".1f"),
             seq=v.head_seq,
             hash=v.head_hash,
         )
     )
 
 
-@audit.command("show")
+@audit.command("show", help=_("Entries of the audit trail, oldest first."))
 def audit_show(
-    person: Annotated[str | None, typer.Option()] = None,
-    actor: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option()] = 50,
-    after: Annotated[int, typer.Option(help="entries after this seq")] = 0,
+    person: Annotated[str | None, typer.Option(help=_("entries about this person"))] = None,
+    actor: Annotated[str | None, typer.Option(help=_("entries by this user (or cli)"))] = None,
+    limit: Annotated[int, typer.Option(help=_("at most this many"))] = 50,
+    after: Annotated[int, typer.Option(help=_("entries after this seq"))] = 0,
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -363,9 +395,17 @@ def audit_show(
 # -------------------------------------------------------------- retention
 
 
-@retention.command("purge")
+@retention.command(
+    "purge",
+    help=_(
+        "Delete positions and device events older than the retention period, except under legal holds; "
+        "the purge is recorded in the audit trail."
+    ),
+)
 def retention_purge(
-    days: Annotated[float | None, typer.Option(help="retention in days [RONDA_RETENTION_DAYS, 365]")] = None,
+    days: Annotated[
+        float | None, typer.Option(help=_("retention in days [RONDA_RETENTION_DAYS, 365]"))
+    ] = None,
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -382,7 +422,7 @@ def retention_purge(
             "purged {deleted} records older than {cutoff} UTC; kept {kept} under {holds} legal hold(s); "
             "audit row {seq}",
             deleted=words.number(r.deleted),
-            cutoff=f"{dt.datetime.fromtimestamp(cutoff, dt.UTC):%Y-%m-%d %H:%M}",
+            cutoff=format(dt.datetime.fromtimestamp(cutoff, dt.UTC), "%Y-%m-%d %H:%M"),
             kept=words.number(r.kept_held),
             holds=len(r.holds),
             seq=r.audit_seq,
@@ -397,16 +437,18 @@ def _instant(text: str, name: str) -> float:
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO 8601 instant: {text!r}", param_hint=name) from exc
+        raise typer.BadParameter(
+            _("not an ISO 8601 instant: {text}", text=repr(text)), param_hint=name
+        ) from exc
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
 
 
-@holds.command("add")
+@holds.command("add", help=_("Put a legal hold on a person's data of a period."))
 def holds_add(
-    person: str,
-    start: Annotated[str, typer.Option(help="from (ISO 8601)")],
-    end: Annotated[str, typer.Option(help="to (ISO 8601)")],
-    reason: Annotated[str, typer.Option(help="why (a case number, a court's order)")],
+    person: Annotated[str, typer.Argument(help=_("the person's id"))],
+    start: Annotated[str, typer.Option(help=_("from (ISO 8601)"))],
+    end: Annotated[str, typer.Option(help=_("to (ISO 8601)"))],
+    reason: Annotated[str, typer.Option(help=_("why (a case number, a court's order)"))],
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -424,10 +466,10 @@ def holds_add(
         console.print(words._("legal hold {id} on {person}", id=h.id, person=person), markup=False)
 
 
-@holds.command("list")
+@holds.command("list", help=_("Legal holds in force (with --all, released ones too)."))
 def holds_list(
-    person: Annotated[str | None, typer.Option()] = None,
-    all_: Annotated[bool, typer.Option("--all", help="released ones too")] = False,
+    person: Annotated[str | None, typer.Option(help=_("holds on this person"))] = None,
+    all_: Annotated[bool, typer.Option("--all", help=_("released ones too"))] = False,
     database_url: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -446,8 +488,12 @@ def holds_list(
             )
 
 
-@holds.command("release")
-def holds_release(hold_id: int, database_url: Database = None, data_dir: DataDir = None) -> None:
+@holds.command("release", help=_("Release a legal hold (kept for the record)."))
+def holds_release(
+    hold_id: Annotated[int, typer.Argument(help=_("the hold's number"))],
+    database_url: Database = None,
+    data_dir: DataDir = None,
+) -> None:
     from ronda.storage import security as repo
 
     with database(database_url, data_dir) as (_, sessions), sessions.begin() as s:

@@ -14,24 +14,26 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ronda.cli import words
+from ronda.cli.words import _
 from ronda.config import Settings
 from ronda.errors import RondaError
 
 console = Console()
 err = Console(stderr=True)
 
-Host = Annotated[str | None, typer.Option("--host", help="address to listen on [RONDA_HOST, 127.0.0.1]")]
-Port = Annotated[int | None, typer.Option("--port", help="API port [RONDA_PORT, 8080]")]
+Host = Annotated[str | None, typer.Option("--host", help=_("address to listen on [RONDA_HOST, 127.0.0.1]"))]
+Port = Annotated[int | None, typer.Option("--port", help=_("API port [RONDA_PORT, 8080]"))]
 IngestPort = Annotated[
-    int | None, typer.Option("--ingest-port", help="device ingest port [RONDA_INGEST_PORT, 5055]")
+    int | None, typer.Option("--ingest-port", help=_("device ingest port [RONDA_INGEST_PORT, 5055]"))
 ]
 Database = Annotated[
     str | None,
-    typer.Option("--database", help="SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]"),
+    typer.Option("--database", help=_("SQLAlchemy URL [RONDA_DATABASE_URL; SQLite in the data folder]")),
 ]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data folder [RONDA_DATA_DIR, ./data]")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_("data folder [RONDA_DATA_DIR, ./data]"))]
 
 
 def _settings(
@@ -54,7 +56,13 @@ def _settings(
     )
 
 
-GatewayPort = Annotated[int | None, typer.Option(help="TCP port (-1: off) [RONDA_<PROTOCOL>_PORT]")]
+GatewayPort = Annotated[int | None, typer.Option(help=_("TCP port (-1: off) [RONDA_<PROTOCOL>_PORT]"))]
+
+SERVE_HELP = _(
+    "Run the server: REST API, live stream and /docs on one port, device ingest (OsmAnd, native) on "
+    "another, the device gateway (GT06 5023, Teltonika 5027, H02 5013, Watch 5093, MQTT), the live "
+    "engine, the database."
+)
 
 
 def serve(
@@ -66,11 +74,11 @@ def serve(
     gateway: Annotated[
         bool | None,
         typer.Option(
-            "--gateway/--no-gateway", help="device gateway: TCP protocols and MQTT [RONDA_GATEWAY, on]"
+            "--gateway/--no-gateway", help=_("device gateway: TCP protocols and MQTT [RONDA_GATEWAY, on]")
         ),
     ] = None,
     gateway_host: Annotated[
-        str | None, typer.Option(help="address of the device TCP ports [RONDA_GATEWAY_HOST, --host]")
+        str | None, typer.Option(help=_("address of the device TCP ports [RONDA_GATEWAY_HOST, --host]"))
     ] = None,
     gt06_port: GatewayPort = None,
     teltonika_port: GatewayPort = None,
@@ -79,15 +87,17 @@ def serve(
     mqtt: Annotated[
         str | None,
         typer.Option(
-            help="auto (subscribe if a broker answers on 127.0.0.1:1883), off, HOST[:PORT] [RONDA_MQTT]"
+            help=_("auto (subscribe if a broker answers on 127.0.0.1:1883), off, HOST[:PORT] [RONDA_MQTT]")
         ),
     ] = None,
     distributed: Annotated[
         bool | None,
         typer.Option(
             "--distributed/--embedded",
-            help="a stateless API over PostgreSQL and NATS; engines run in `ronda worker` "
-            "[RONDA_DISTRIBUTED, embedded]",
+            help=_(
+                "a stateless API over PostgreSQL and NATS; engines run in `ronda worker` "
+                "[RONDA_DISTRIBUTED, embedded]"
+            ),
         ),
     ] = None,
 ) -> None:
@@ -124,25 +134,34 @@ def serve(
     try:
         asyncio.run(run(settings))
     except (RondaError, OSError) as exc:
-        err.print("[red]" + words._("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(words.error(exc)))
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         pass
 
 
+DEMO_HELP = _(
+    "Serve a simulated city: monitored persons and victims moving, some breaking their orders, their "
+    "devices reporting through the ingest port, so that alerts appear live. Prints the URL to open. "
+    "With --prison: a prison day (regime, wristbands, readers, incidents) instead."
+)
+
+
 def demo(
-    persons: Annotated[int, typer.Option(help="monitored persons in the simulated city")] = 12,
-    city: Annotated[str, typer.Option(help="auckland, chicago, lisbon, madrid, oslo or santiago")] = "madrid",
-    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 120.0,
-    seed: Annotated[int, typer.Option()] = 7,
+    persons: Annotated[int, typer.Option(help=_("monitored persons in the simulated city"))] = 12,
+    city: Annotated[
+        str, typer.Option(help=_("auckland, chicago, lisbon, madrid, oslo or santiago"))
+    ] = "madrid",
+    speed: Annotated[float, typer.Option(help=_("simulated seconds per real second"))] = 120.0,
+    seed: Annotated[int, typer.Option(help=_("random seed of the simulation (same seed, same day)"))] = 7,
     host: Host = None,
     port: Port = None,
     ingest_port: IngestPort = None,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="default: a new temporary folder")
+        Path | None, typer.Option("--data-dir", help=_("default: a new temporary folder"))
     ] = None,
     prison: Annotated[
-        bool, typer.Option("--prison", help="a simulated prison day instead of a city (docs/prison.md)")
+        bool, typer.Option("--prison", help=_("a simulated prison day instead of a city (docs/prison.md)"))
     ] = False,
 ) -> None:
     """Serve a simulated city: monitored persons and victims moving, some
@@ -164,8 +183,14 @@ def demo(
         asyncio.run(run_demo(settings, folder, persons=persons, city=city, speed=speed, seed=seed))
 
 
+IMPORT_HELP = _(
+    "Import a scenario's setup: zones, persons, devices (assigned to their persons), orders with their "
+    "rules, time zone and device-health policy."
+)
+
+
 def import_scenario(
-    scenario_dir: Annotated[Path, typer.Argument(help="folder with scenario.json")],
+    scenario_dir: Annotated[Path, typer.Argument(help=_("folder with scenario.json"))],
     database: Database = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -181,7 +206,7 @@ def import_scenario(
         with sessions(db).begin() as s:
             counts = run(s, scenario_dir)
     except RondaError as exc:
-        err.print("[red]" + words._("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(words.error(exc)))
         raise typer.Exit(2) from exc
     finally:
         db.dispose()
@@ -210,18 +235,25 @@ def _instant(text: str | None, name: str) -> float | None:
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
 
 
+EXPORT_HELP = _(
+    "Export alerts (the scenario format's alert lines, JSON Lines) or positions (GeoJSON or CSV) of a "
+    "device or a person over a period; an export of positions states its purpose and is recorded in the "
+    "audit trail."
+)
+
+
 def export(
-    what: Annotated[str, typer.Argument(help="alerts | positions")],
+    what: Annotated[str, typer.Argument(help=_("alerts | positions"))],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="file to write (default: standard output)")
+        Path | None, typer.Option("--out", "-o", help=_("file to write (default: standard output)"))
     ] = None,
-    device: Annotated[str | None, typer.Option(help="positions of this device")] = None,
-    person: Annotated[str | None, typer.Option(help="positions (or alerts) of this person")] = None,
-    start: Annotated[str | None, typer.Option(help="from (ISO 8601)")] = None,
-    end: Annotated[str | None, typer.Option(help="to (ISO 8601)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="positions: geojson | csv")] = "geojson",
+    device: Annotated[str | None, typer.Option(help=_("positions of this device"))] = None,
+    person: Annotated[str | None, typer.Option(help=_("positions (or alerts) of this person"))] = None,
+    start: Annotated[str | None, typer.Option(help=_("from (ISO 8601)"))] = None,
+    end: Annotated[str | None, typer.Option(help=_("to (ISO 8601)"))] = None,
+    fmt: Annotated[str, typer.Option("--format", help=_("positions: geojson | csv"))] = "geojson",
     purpose: Annotated[
-        str | None, typer.Option(help="why (required for positions; recorded in the audit trail)")
+        str | None, typer.Option(help=_("why (required for positions; recorded in the audit trail)"))
     ] = None,
     database: Database = None,
     data_dir: DataDir = None,
@@ -269,7 +301,7 @@ def export(
                 entry = cli_entry("export", what_, person=person, purpose=purpose, detail=detail)
                 audit(sessions(db), entry)
     except RondaError as exc:
-        err.print("[red]" + words._("error:") + f"[/] {exc}")
+        err.print("[red]" + _("error:") + "[/] " + escape(words.error(exc)))
         raise typer.Exit(2) from exc
     finally:
         db.dispose()

@@ -47,3 +47,12 @@ def number(value: int) -> str:
     from ronda.i18n.formatting import format_number
 
     return format_number(value, cli_language())
+
+
+def error(exc: BaseException) -> str:
+    """What went wrong, for the operator: a RondaError in the command line's
+    language (its template and values, `ronda.i18n.errors`), anything else as
+    its own text."""
+    from ronda.i18n.errors import error_text
+
+    return error_text(exc, cli_language())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ronda.cli import words
+from ronda.cli.words import _
 from ronda.config import Settings
 from ronda.errors import RondaError
 from ronda.gateway.service import Gateway, GatewayConfig
@@ -51,17 +52,26 @@ def load_settings(config: Path | None, database: str | None) -> Settings:
     return s
 
 
+WORKER_HELP = _(
+    "Run an engine worker: share the stream's partitions with the other workers (leases in NATS), run "
+    "their engines, store records and alerts in PostgreSQL, checkpoint; take over partitions of workers "
+    "that die."
+)
+
+
 def worker(
     database: Annotated[
-        str | None, typer.Option("--database", help="PostgreSQL URL [RONDA_DATABASE_URL]")
+        str | None, typer.Option("--database", help=_("PostgreSQL URL [RONDA_DATABASE_URL]"))
     ] = None,
-    nats_url: Annotated[str | None, typer.Option("--nats-url", help="[RONDA_NATS_URL]")] = None,
-    worker_id: Annotated[str | None, typer.Option("--id", help="worker name [RONDA_WORKER_ID]")] = None,
+    nats_url: Annotated[
+        str | None, typer.Option("--nats-url", help=_("NATS server URL [RONDA_NATS_URL]"))
+    ] = None,
+    worker_id: Annotated[str | None, typer.Option("--id", help=_("worker name [RONDA_WORKER_ID]"))] = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="/healthz /readyz /metrics port [RONDA_WORKER_PORT, 9110]")
+        int | None, typer.Option("--port", help=_("/healthz /readyz /metrics port [RONDA_WORKER_PORT, 9110]"))
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML settings [RONDA_CONFIG]")] = None,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING, ERROR")] = "INFO",
+    config: Annotated[Path | None, typer.Option("--config", help=_("TOML settings [RONDA_CONFIG]"))] = None,
+    log_level: Annotated[str, typer.Option(help=_("DEBUG, INFO, WARNING, ERROR"))] = "INFO",
 ) -> None:
     """Run an engine worker: share the stream's partitions with the other
     workers (leases in NATS), run their engines, store records and alerts in
@@ -80,7 +90,7 @@ def worker(
         )
         s = dataclasses.replace(s, distributed=d)
     except RondaError as exc:
-        typer.echo(words._("error:") + f" {exc}", err=True)
+        typer.echo(_("error:") + " " + words.error(exc), err=True)
         raise typer.Exit(2) from exc
 
     async def main() -> None:
@@ -94,7 +104,7 @@ def worker(
     except KeyboardInterrupt:
         pass
     except (RondaError, OSError) as exc:
-        typer.echo(words._("error:") + f" {exc}", err=True)
+        typer.echo(_("error:") + " " + words.error(exc), err=True)
         raise typer.Exit(2) from exc
 
 
