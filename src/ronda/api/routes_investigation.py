@@ -27,6 +27,7 @@ from ronda.correlation import Incident, Params
 from ronda.correlation.incidents import parse_csv, point_incident
 from ronda.errors import InvalidInput
 from ronda.i18n.catalog import N_, gettext
+from ronda.i18n.errors import error_text
 from ronda.storage import investigation as repo
 from ronda.storage.investigation import Requester
 from ronda.storage.trail_cache import TrailCache
@@ -190,7 +191,7 @@ async def correlate_batch(
                     lang, N_("lines that are not incidents: {n}; nothing was run"), n=parsed.bad_lines
                 ),
                 "field": "body",
-                "details": parsed.errors,
+                "details": [error_text(e, lang) for e in parsed.errors],
             },
             status_code=422,
             headers={"Content-Language": lang},

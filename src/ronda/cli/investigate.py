@@ -77,7 +77,7 @@ def correlate_cmd(
             parsed = parse_csv(incidents.read_text(encoding="utf-8"))
             if parsed.errors:
                 for e in parsed.errors:
-                    err.print(f"[red]{incidents}:[/] {e}")
+                    err.print(f"[red]{incidents}:[/] " + words.error(e))
                 raise typer.Exit(2)
             batch = parsed.incidents
         else:

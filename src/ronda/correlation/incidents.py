@@ -17,6 +17,7 @@ import io
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import shapely
 from shapely.geometry import Point, shape
@@ -33,7 +34,9 @@ MAX_ERRORS = 50
 @dataclass
 class Parsed:
     incidents: list[Incident] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS, "line N: field 'x': why"
+    # The first MAX_ERRORS, each with its line (and field): rendered for a reader
+    # with ronda.i18n.errors.error_text, "line 4, field 'lat': expected a number".
+    errors: list[InvalidInput] = field(default_factory=list)
     bad_lines: int = 0
 
 
@@ -110,7 +113,7 @@ def parse_csv(text: str) -> Parsed:
     out = Parsed()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if reader.fieldnames is None:
-        out.errors.append("line 1: the file is empty (a header row is needed)")
+        out.errors.append(InvalidInput("the file is empty (a header row is needed)", line=1))
         out.bad_lines = 1
         return out
     reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
@@ -130,8 +133,8 @@ def parse_csv(text: str) -> Parsed:
         except InvalidInput as exc:
             out.bad_lines += 1
             if len(out.errors) < MAX_ERRORS:
-                where = f"field '{exc.field}': " if exc.field else ""
-                out.errors.append(f"line {line}: {where}{exc.message}")
+                values: dict[str, Any] = dict(exc.values)
+                out.errors.append(InvalidInput(exc.template, line=line, field=exc.field, **values))
     if not out.incidents and not out.errors:
-        out.errors.append("no incidents in the file")
+        out.errors.append(InvalidInput("no incidents in the file"))
     return out

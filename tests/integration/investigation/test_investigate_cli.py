@@ -81,7 +81,7 @@ def test_correlate_refuses_a_bad_batch_naming_the_line(city: str, tmp_path: Path
     r = CliRunner().invoke(
         app, ["investigate", "correlate", "--database", city, "--purpose", "p", "--incidents", str(f)]
     )
-    assert r.exit_code == 2 and "line 2: field 'lat'" in r.output
+    assert r.exit_code == 2 and "line 2, field 'lat'" in r.output
 
 
 def test_programme_csv_and_compliance(city: str) -> None:

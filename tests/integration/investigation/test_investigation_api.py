@@ -219,7 +219,25 @@ def test_csv_batch_runs_every_incident_or_names_the_bad_lines(world: World) -> N
         "/api/investigations/correlate/batch", params={"purpose": "thefts"}, content=bad, headers=sup
     )
     assert r.status_code == 422 and r.json()["details"] == [
-        "line 5: field 'from': not an instant with a time zone: 'yesterday'"
+        "line 5, field 'from': not an instant with a time zone: 'yesterday'"
+    ]
+    # an analyst reading Portuguese gets each line's reason in Portuguese
+    r = world.client.post(
+        "/api/investigations/correlate/batch",
+        params={"purpose": "thefts"},
+        content=bad,
+        headers={**sup, "Accept-Language": "pt-PT"},
+    )
+    from ronda.i18n import gettext
+
+    reason = gettext("pt", "not an instant with a time zone: {text}", text="'yesterday'")
+    assert reason != "not an instant with a time zone: 'yesterday'"
+    assert r.headers["content-language"] == "pt" and r.json()["details"] == [
+        gettext("pt", "line {line}", line=5)
+        + ", "
+        + gettext("pt", "field '{field}'", field="from")
+        + ": "
+        + reason
     ]
     with world.svc.sessions() as s:
         assert len(s.execute(select(CorrelationRunRow)).all()) == 1  # the refused file ran nothing

@@ -255,11 +255,12 @@ def test_csv_batch_parses_points_and_polygons_and_names_bad_lines() -> None:
     assert parsed.incidents[0].label == "burglary" and parsed.incidents[0].distance_m == 200
     assert parsed.incidents[1].area.geom_type == "Polygon" and parsed.incidents[1].distance_m == 25
     assert parsed.bad_lines == 4
-    assert parsed.errors[0].startswith("line 4: field 'from'")
-    assert "line 5: field 'end'" in parsed.errors[1]
-    assert "line 6: field 'lat'" in parsed.errors[2]
-    assert "line 7: field 'id'" in parsed.errors[3] and "twice" in parsed.errors[3]
-    assert parse_csv("").errors == ["line 1: the file is empty (a header row is needed)"]
+    said = [str(e) for e in parsed.errors]
+    assert said[0].startswith("line 4, field 'from'")
+    assert "line 5, field 'end'" in said[1]
+    assert "line 6, field 'lat'" in said[2]
+    assert "line 7, field 'id'" in said[3] and "twice" in said[3]
+    assert [str(e) for e in parse_csv("").errors] == ["line 1: the file is empty (a header row is needed)"]
 
 
 def test_bad_parameters_and_incidents_are_refused_by_name() -> None:
