@@ -183,18 +183,23 @@ def take_headcount(m: FacilityMonitor, at_s: EpochS) -> Headcount:
     return Headcount(m.f.id, at_s, placements, zones)
 
 
-def check_reconciliation(count: Headcount, inmate: PersonId, resolution: str) -> Resolution:
-    """Validate one officer's resolution: a known outcome, for a discrepancy of this count."""
+def resolution_of(text: str) -> Resolution:
+    """An officer's resolution of a discrepancy, or a refusal naming the known ones."""
     try:
-        res = Resolution(resolution)
+        return Resolution(text)
     except ValueError:
         names = ", ".join(r.value for r in Resolution)
         raise InvalidInput(
             "unknown resolution {resolution} ({names})",
             field="resolution",
-            resolution=repr(resolution),
+            resolution=repr(text),
             names=names,
         ) from None
+
+
+def check_reconciliation(count: Headcount, inmate: PersonId, resolution: str) -> Resolution:
+    """Validate one officer's resolution: a known outcome, for a discrepancy of this count."""
+    res = resolution_of(resolution)
     x = count.placements.get(inmate)
     if x is None:
         raise InvalidInput("{inmate} is not on this count's roll", field="inmate", inmate=inmate)

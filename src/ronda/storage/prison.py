@@ -15,7 +15,7 @@ from ronda.engine.episodes import EpisodeClosed, EpisodeOpened
 from ronda.errors import InvalidInput
 from ronda.facility.document import facility_document, parse_facility
 from ronda.facility.episodes import FacilityEffect, FacilityEpisode, Moved
-from ronda.facility.headcount import Headcount, Resolution
+from ronda.facility.headcount import Headcount, resolution_of
 from ronda.facility.model import Facility
 from ronda.facility.records import (
     BandEvent,
@@ -358,16 +358,7 @@ def reconcile(
 ) -> ReconciliationRow:
     """Record an officer's account of one discrepancy; the count is reconciled
     once every discrepancy has one."""
-    try:
-        res = Resolution(resolution)
-    except ValueError:
-        names = ", ".join(r.value for r in Resolution)
-        raise InvalidInput(
-            "unknown resolution {resolution} ({names})",
-            field="resolution",
-            resolution=repr(resolution),
-            names=names,
-        ) from None
+    res = resolution_of(resolution)
     open_ones = {d["inmate"] for d in row.result.get("discrepancies", [])}
     if inmate not in open_ones:
         raise InvalidInput("{inmate} is not a discrepancy of this count", field="inmate", inmate=inmate)

@@ -4,44 +4,11 @@ else the browser's)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
+from tests.integration.i18n.conftest import PASSWORD
+from tests.integration.i18n.conftest import signed_in as _as
 
-from ronda.api.app import create_app
-from ronda.api.auth import hash_password
-from ronda.config import SecuritySettings
-from ronda.pipeline.service import LiveService, ServiceConfig
-from ronda.storage import security as repo
-from ronda.storage.db import connect, migrate
 from ronda.storage.models import DEFAULT_AGENCY
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    db = connect(f"sqlite:///{tmp_path / 'ronda.db'}")
-    migrate(db)
-    svc = LiveService(db, config=ServiceConfig(tick_s=0.5))
-    fast = hash_password(PASSWORD)
-    with svc.sessions.begin() as s:
-        repo.create_user(s, "u-sofia", "sofia", "operator", DEFAULT_AGENCY, fast, language="es")
-        repo.create_user(s, "u-joao", "joao", "operator", DEFAULT_AGENCY, fast, language="pt-PT")
-        repo.create_user(s, "u-ana", "ana", "operator", DEFAULT_AGENCY, fast, language="auto")
-        repo.create_user(s, "u-boss", "boss", "admin", DEFAULT_AGENCY, fast, language="en")
-    app = create_app(svc, "service-token-for-tests", security=SecuritySettings(login_per_min=10_000))
-    with TestClient(app) as c:
-        yield c
-    db.dispose()
-
-
-def _as(client: TestClient, username: str, **headers: str) -> dict[str, str]:
-    r = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}", **headers}
 
 
 def test_the_catalog_is_public_and_cached(client: TestClient) -> None:

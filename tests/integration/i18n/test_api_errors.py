@@ -6,45 +6,10 @@ differ from the English, so a message that loses its translation fails here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
+from tests.integration.i18n.conftest import signed_in as _as
 
-from ronda.api.app import create_app
-from ronda.api.auth import hash_password
-from ronda.config import SecuritySettings
 from ronda.i18n.catalog import gettext
-from ronda.pipeline.service import LiveService, ServiceConfig
-from ronda.storage import security as repo
-from ronda.storage.db import connect, migrate
-from ronda.storage.models import DEFAULT_AGENCY
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    db = connect(f"sqlite:///{tmp_path / 'ronda.db'}")
-    migrate(db)
-    svc = LiveService(db, config=ServiceConfig(tick_s=0.5))
-    fast = hash_password(PASSWORD)
-    with svc.sessions.begin() as s:
-        repo.create_user(s, "u-lucia", "lucia", "admin", DEFAULT_AGENCY, fast, language="es")
-        repo.create_user(s, "u-rui", "rui", "admin", DEFAULT_AGENCY, fast, language="auto")
-        repo.create_user(s, "u-marta", "marta", "operator", DEFAULT_AGENCY, fast, language="es")
-        repo.create_user(s, "u-boss", "boss", "admin", DEFAULT_AGENCY, fast, language="en")
-    app = create_app(svc, "service-token-for-tests", security=SecuritySettings(login_per_min=10_000))
-    with TestClient(app) as c:
-        yield c
-    db.dispose()
-
-
-def _as(client: TestClient, username: str, **headers: str) -> dict[str, str]:
-    r = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}", **headers}
 
 
 def _translated(language: str, template: str, **values: object) -> str:
