@@ -547,12 +547,19 @@ class Engine(BulkPath):
         p = self.p
         unc_m = p.accuracy_k * sigma_m + p.margin_m + slack_m
         if viol_m > unc_m:
+            if rs.comp_run and t < rs.comp_last_s:
+                # Older than the compliant evidence already in hand (a batch sent
+                # out of order, a retransmission): it tells of the time before,
+                # and does not undo what newer fixes say.
+                return
             rs.comp_run = 0
             if rs.viol_run == 0:
                 rs.viol_first_s = first_s
+                rs.viol_last_s = t
                 rs.strong_run = 0
             else:
                 rs.viol_first_s = min(rs.viol_first_s, first_s)
+                rs.viol_last_s = max(rs.viol_last_s, t)
             rs.viol_run += 1
             if viol_m > p.strong_k * sigma_m + p.margin_m + slack_m:
                 rs.strong_run += 1
@@ -566,10 +573,13 @@ class Engine(BulkPath):
                 if decisive or enough or rs.strong_run >= p.open_strong_fixes:
                     self._open_rule(rule_id, rs, rs.viol_first_s, effects)
         elif viol_m < -p.compliant_margin_m:
+            if rs.viol_run and t < rs.viol_last_s:
+                return  # older than the violating evidence in hand: likewise
             rs.viol_run = 0
             if rs.episode is not None:
                 if rs.comp_run == 0:
-                    rs.comp_first_s = t
+                    rs.comp_first_s = rs.comp_last_s = t
+                rs.comp_last_s = max(rs.comp_last_s, t)
                 rs.comp_run += 1
                 settled = rs.comp_run >= p.close_fixes and t - rs.comp_first_s >= p.close_min_span_s
                 clear_exit = corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m

@@ -82,9 +82,11 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         rules[rule_id] = {
             "viol_run": rs.viol_run,
             "viol_first_s": rs.viol_first_s,
+            "viol_last_s": rs.viol_last_s,
             "strong_run": rs.strong_run,
             "comp_run": rs.comp_run,
             "comp_first_s": rs.comp_first_s,
+            "comp_last_s": rs.comp_last_s,
             "floor_s": _num(rs.floor_s),
             "active_until_s": _num(rs.active_until_s),
             "episode": _episode(rs.episode),
@@ -154,9 +156,12 @@ def restore(engine: Engine, data: dict[str, Any]) -> Engine:
         rs = RuleState(
             viol_run=r["viol_run"],
             viol_first_s=r["viol_first_s"],
+            # snapshots written before these were kept: the run's first time is the safe bound
+            viol_last_s=r.get("viol_last_s", r["viol_first_s"]),
             strong_run=r["strong_run"],
             comp_run=r["comp_run"],
             comp_first_s=r["comp_first_s"],
+            comp_last_s=r.get("comp_last_s", r["comp_first_s"]),
             floor_s=_unnum(r["floor_s"]),
             active_until_s=_unnum(r["active_until_s"]),
             episode=_unepisode(r["episode"]),

@@ -234,9 +234,11 @@ class RuleState:
 
     viol_run: int = 0
     viol_first_s: float = 0.0
+    viol_last_s: float = 0.0  # the newest event time of the violating run
     strong_run: int = 0  # violating fixes of the run that lie well beyond their uncertainty
     comp_run: int = 0
     comp_first_s: float = 0.0
+    comp_last_s: float = 0.0
     floor_s: float = NEG_INF  # evidence older than this is history already decided
     active_until_s: float = NEG_INF  # the schedule is known active until then
     episode: Episode | None = None

@@ -314,6 +314,54 @@ def test_proximity_found_when_the_victims_phone_uploads_its_fixes_late(as_column
     assert ep.person == "p1" and T0 + 300 <= ep.start_s <= T0 + 600  # within 500 m from minute 6.5
 
 
+@pytest.mark.parametrize("as_columns", [False, True])
+def test_an_older_fix_in_a_late_batch_does_not_undo_newer_proximity_evidence(as_columns: bool) -> None:
+    # The wearer stays at (0, 0); his tag uploads every 5 minutes. The victim
+    # drives towards him (her phone live, every 2 minutes) and stops 330 m away
+    # at minute 8. His second batch starts with fixes from before she came close:
+    # they are history, not evidence against what her newest fix showed, so the
+    # alert is raised with that batch, not a phone fix later.
+    def tag_batch(minutes: range, received: float) -> list:
+        return [fix(T0 + 60 * m, 0, 0, received=received) for m in minutes]
+
+    phone = [
+        fix(T0 + 5 + 120 * k, x, 0, dev="ph1", speed=8.0, received=T0 + 7 + 120 * k)
+        for k, x in enumerate((4000, 3000, 2000, 1000, 330))
+    ]
+    arrivals = sorted(
+        [*tag_batch(range(0, 5), T0 + 300), *phone, *tag_batch(range(5, 10), T0 + 600)],
+        key=lambda r: r.received_s,
+    )
+    run = Run.new()
+    if as_columns:  # as live ingest feeds whole batches
+        for r in arrivals:
+            run.tick(r.received_s)
+            run._take(run.engine.feed_columns(Columns.from_positions([r], run.engine.tables.dev_index)))
+    else:
+        run.send(*arrivals)
+    run.tick(T0 + 610)  # the batch is processed once the tag has been quiet a few seconds
+    [ep] = run.of("proximity")
+    assert T0 + 600 <= ep.raised_s <= T0 + 610
+    assert ep.start_s <= T0 + 485
+
+
+def test_a_late_fix_from_inside_does_not_hold_an_exclusion_open() -> None:
+    # He is in the park for ten minutes, then out of it, reporting live. A fix
+    # stored during the visit reaches the server at minute 13: it says where he
+    # was, not that he went back, so the alert ends as if it had never come.
+    def visit(late: bool) -> Episode:
+        recs = [fix(T0 + 60 * m, 1200 if m < 10 else 600, 200) for m in range(20)]
+        if late:
+            recs.append(fix(T0 + 60 * 9 + 30, 1200, 200, received=T0 + 60 * 13 + 10))
+        run = Run.new().send(*sorted(recs, key=lambda r: r.received_s)).tick(T0 + 1500)
+        [ep] = run.of("exclusion")
+        return ep
+
+    plain, with_late = visit(False), visit(True)
+    assert with_late.end_s == plain.end_s and T0 + 600 <= plain.end_s <= T0 + 780
+    assert with_late.raised_s == plain.raised_s
+
+
 def test_no_proximity_alert_from_fixes_too_far_apart_in_time() -> None:
     run = Run.new()
     run.send(fix(T0, 1500, 0, dev="ph1"))
