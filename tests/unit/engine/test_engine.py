@@ -8,6 +8,7 @@ import pytest
 
 from ronda.engine.compiled import compile_caseload
 from ronda.engine.engine import Engine
+from ronda.engine.episodes import Episode
 from ronda.engine.snapshot import restore, snapshot
 from ronda.engine.state import Columns
 from ronda.tracking.records import EventKind
