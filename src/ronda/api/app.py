@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -140,6 +141,24 @@ def install_handlers(app: FastAPI) -> None:
         )
 
 
+def notifier_status(svc: Any) -> dict[str, Any]:
+    """The notifications' side of /api/status (None where the database cannot say)."""
+    from ronda.notify.runtime import runtime_of
+    from ronda.storage.notify import outbox_health
+
+    runtime = runtime_of(svc) if isinstance(svc, LiveService) else None
+    sender = None
+    if runtime is not None:
+        sender = "this server" if runtime.config.enabled else "ronda notify run"
+    try:
+        with svc.sessions() as s:
+            outbox: dict[str, Any] | None = outbox_health(s, time.time())
+    except SQLAlchemyError as exc:
+        log.warning("notification status unavailable: %s", exc)
+        outbox = None
+    return {"sender": sender, "outbox": outbox, **(runtime.status() if runtime is not None else {})}
+
+
 def create_app(
     svc: LiveService,
     api_token: str | None,
@@ -196,8 +215,13 @@ def create_app(
 
     @app.get("/api/status", tags=["status"], dependencies=guarded)
     def status(request: Request) -> dict[str, Any]:
-        """Counters: records stored, duplicates, refused unknown devices, engine counters."""
-        return service(request).status()
+        """Counters: records stored, duplicates, refused unknown devices, engine
+        counters; and `notify`: who sends the notifications, messages by status,
+        how long the most overdue one has waited, the last delivery."""
+        svc = service(request)
+        body = svc.status()
+        body["notify"] = notifier_status(svc)
+        return body
 
     @app.get("/health", tags=["status"])
     def health() -> dict[str, bool]:

@@ -15,8 +15,9 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -328,6 +329,29 @@ def retry(s: Session, row_id: int, *, now_s: float) -> OutboxRow:
     row.status, row.next_attempt_s, row.max_attempts = Status.PENDING, now_s, row.attempts + 3
     s.flush()
     return row
+
+
+def outbox_health(s: Session, now_s: float) -> dict[str, Any]:
+    """How the notifications are doing, for the monitoring centre's status page:
+    messages by status, how long the most overdue one has waited to go out
+    (0 when none is due: a worker that stopped shows here first), and when
+    the last one was delivered."""
+    by_status = s.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()
+    counts = {str(status): int(n) for status, n in by_status}
+    oldest_due = s.execute(
+        select(func.min(OutboxRow.next_attempt_s)).where(
+            OutboxRow.status == Status.PENDING, OutboxRow.next_attempt_s <= now_s
+        )
+    ).scalar()
+    last_sent = s.execute(select(func.max(OutboxRow.sent_s))).scalar()
+    return {
+        "messages": {
+            str(k): counts.get(str(k), 0)
+            for k in (Status.PENDING, Status.SENDING, Status.SENT, Status.FAILED)
+        },
+        "overdue_s": round(now_s - oldest_due, 1) if oldest_due is not None else 0.0,
+        "last_sent_s": last_sent,
+    }
 
 
 def outbox_for_alert(s: Session, alert_id: int) -> list[OutboxRow]:
