@@ -97,8 +97,18 @@ SEVERITY: dict[str, Severity] = {
     "comms_loss": Severity.MEDIUM,
     "no_fix": Severity.MEDIUM,
     "low_battery": Severity.LOW,
+    # prisons (ronda.facility)
+    "duress": Severity.CRITICAL,  # an officer's or inmate's alarm
+    "keep_separate": Severity.CRITICAL,  # rivals in the same place
+    "no_sighting": Severity.HIGH,
+    "out_of_bounds": Severity.HIGH,
+    "band_removed": Severity.HIGH,
+    "band_tamper": Severity.HIGH,
+    "feed_loss": Severity.HIGH,
+    "reader_offline": Severity.MEDIUM,
 }
-"""Default severity per episode type (the site's policy may override it per type and per rule)."""
+"""Default severity per episode type (the site's policy may override it per type
+and per rule, `[alerts.severity]` in alerts.toml)."""
 
 
 class TransitionRefused(RondaError):

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ronda.alerts.workflow import severity_of
 from ronda.config import PrisonSettings
 from ronda.errors import InvalidInput
 from ronda.facility.episodes import FacilityEffect, HeadcountDue
@@ -47,16 +48,6 @@ from ronda.types import to_iso
 
 log = logging.getLogger(__name__)
 
-PRISON_SEVERITY = {
-    "duress": "critical",
-    "keep_separate": "critical",
-    "no_sighting": "high",
-    "out_of_bounds": "high",
-    "band_removed": "high",
-    "band_tamper": "high",
-    "feed_loss": "high",
-    "reader_offline": "medium",
-}
 
 
 @dataclass
@@ -78,10 +69,9 @@ class PrisonStats:
     counters: Counter[str] = field(default_factory=Counter)
 
 
-def _severity(kind: str, rule: str | None, fallback: alerts.SeverityOf | None) -> str:
-    if kind in PRISON_SEVERITY:
-        return PRISON_SEVERITY[kind]
-    return fallback(kind, rule) if fallback is not None else "medium"
+def _severity(kind: str, rule: str | None, policy: alerts.SeverityOf | None) -> str:
+    """The site's alert policy decides (alerts.toml); without one, the defaults."""
+    return policy(kind, rule) if policy is not None else severity_of(kind).value
 
 
 class PrisonService:

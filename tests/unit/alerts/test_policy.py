@@ -96,3 +96,17 @@ def test_retries_back_off_exponentially_up_to_a_cap() -> None:
     delays = [retry_delay_s(n) for n in range(1, 12)]
     assert delays[:4] == [5.0, 10.0, 20.0, 40.0]
     assert delays == sorted(delays) and delays[-1] == 900.0
+
+
+def test_prison_alerts_take_their_severity_from_the_same_policy() -> None:
+    """Duress and keep-separate are critical by default; a site may raise a
+    silent reader to high in alerts.toml like any other alert type."""
+    from ronda.pipeline.prison import _severity
+
+    default = AlertPolicy()
+    assert default.severity("duress") == default.severity("keep_separate") == Severity.CRITICAL
+    assert default.severity("reader_offline") == Severity.MEDIUM
+    site = parse_policy(tomllib.loads('[alerts.severity]\nreader_offline = "high"\n')["alerts"])
+    assert site.severity("reader_offline") == Severity.HIGH
+    assert _severity("reader_offline", None, lambda kind, rule: site.severity(kind, rule).value) == "high"
+    assert _severity("no_sighting", None, None) == "high"  # no policy loaded: the defaults
