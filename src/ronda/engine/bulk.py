@@ -134,7 +134,7 @@ class BulkPath:
                 base = np.repeat(tb.pair_start[lp] - (np.cumsum(cnt) - cnt), cnt)
                 off = base + np.arange(total)
                 rule = tb.pair_rule[off]
-                limit = p.accuracy_k * acc[pr] + p.margin_m
+                limit = p.accuracy_k * acc[pr] + p.zone_margin_m
                 violating = self.c.index.beyond(tb.pair_shape[off], x[pr], y[pr], tb.pair_sign[off], limit)
                 active, unsure = self._schedules_at(rule, t[pr])
                 hot = self._hot(rule, active & violating) | unsure

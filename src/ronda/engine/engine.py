@@ -64,6 +64,7 @@ class Engine(BulkPath):
             d: DeviceState(self.columns, i) for i, d in enumerate(self.tables.dev_ids)
         }
         self.rules: dict[RuleId, RuleState] = {r: RuleState() for r in compiled.rules}
+        self._proximity_rules = frozenset(link.rule for links in compiled.proximity.values() for link in links)
         self.rule_busy = np.zeros(len(self.tables.rule_ids), bool)  # rules not idle
         # rules in an episode that more violating evidence leaves as they are
         # (no compliant run under way, no home unit that might vouch)
@@ -391,7 +392,7 @@ class Engine(BulkPath):
         rules = self.c.zone_rules.get(person, ())
         if rules:
             signs = self.c.zone_sign[person]
-            floor = p.accuracy_k * acc + p.margin_m
+            floor = p.accuracy_k * acc + p.zone_margin_m
             for i, rule_id in enumerate(rules):
                 viol = signs[i] * depths[i]
                 if viol <= floor and not self.rule_busy[self.tables.rule_index[rule_id]]:
@@ -545,7 +546,8 @@ class Engine(BulkPath):
                     return
                 rs.active_until_s = until
         p = self.p
-        unc_m = p.accuracy_k * sigma_m + p.margin_m + slack_m
+        margin = p.margin_m if rule_id in self._proximity_rules else p.zone_margin_m
+        unc_m = p.accuracy_k * sigma_m + margin + slack_m
         if viol_m > unc_m:
             if rs.comp_run and t < rs.comp_last_s:
                 # Older than the compliant evidence already in hand (a batch sent
@@ -561,12 +563,12 @@ class Engine(BulkPath):
                 rs.viol_first_s = min(rs.viol_first_s, first_s)
                 rs.viol_last_s = max(rs.viol_last_s, t)
             rs.viol_run += 1
-            if viol_m > p.strong_k * sigma_m + p.margin_m + slack_m:
+            if viol_m > p.strong_k * sigma_m + margin + slack_m:
                 rs.strong_run += 1
             if rs.episode is None:
                 beyond = viol_m - p.decisive_k * sigma_m - slack_m
                 # Uncorroborated, even a deep fix may be a spike: wait for a second.
-                decisive = (corroborated and beyond > p.margin_m) or (
+                decisive = (corroborated and beyond > margin) or (
                     rs.viol_run >= 2 and beyond > p.decisive_m
                 )
                 enough = rs.viol_run >= p.open_fixes and t - rs.viol_first_s >= p.open_min_span_s
@@ -582,7 +584,7 @@ class Engine(BulkPath):
                 rs.comp_last_s = max(rs.comp_last_s, t)
                 rs.comp_run += 1
                 settled = rs.comp_run >= p.close_fixes and t - rs.comp_first_s >= p.close_min_span_s
-                clear_exit = corroborated and -viol_m > p.decisive_k * sigma_m + p.margin_m + slack_m
+                clear_exit = corroborated and -viol_m > p.decisive_k * sigma_m + margin + slack_m
                 if settled or clear_exit or (conclusive and viol_m < -unc_m):
                     self._close_rule(rule_id, rs, rs.comp_first_s, effects)
         self._mark(rule_id)  # the array path skips rules at rest

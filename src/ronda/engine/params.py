@@ -21,7 +21,13 @@ class EngineParams:
     # A fix counts as evidence of a violation only when it lies beyond the
     # boundary by more than its uncertainty: k * accuracy + margin.
     accuracy_k: float = 1.0
-    margin_m: float = 15.0
+    margin_m: float = 15.0  # proximity (two fixes' accuracies are combined already)
+    # Zone rules take a wider margin: in urban canyons and indoors a tag can
+    # report runs of fixes 25-40 m off while claiming 10-15 m, and a home
+    # circle of 100 m is crossed by such a run. A clear violation is tens of
+    # metres deep (50 m and more), so the wider margin delays real ones by a
+    # fix or two at most (measured in docs/alert-quality.md).
+    zone_margin_m: float = 25.0
     min_accuracy_m: float = 5.0  # claimed accuracies below this are not believed
     # ... and as evidence of compliance when on the right side by this much.
     compliant_margin_m: float = 0.0
