@@ -64,7 +64,9 @@ class Engine(BulkPath):
             d: DeviceState(self.columns, i) for i, d in enumerate(self.tables.dev_ids)
         }
         self.rules: dict[RuleId, RuleState] = {r: RuleState() for r in compiled.rules}
-        self._proximity_rules = frozenset(link.rule for links in compiled.proximity.values() for link in links)
+        self._proximity_rules = frozenset(
+            link.rule for links in compiled.proximity.values() for link in links
+        )
         self.rule_busy = np.zeros(len(self.tables.rule_ids), bool)  # rules not idle
         # rules in an episode that more violating evidence leaves as they are
         # (no compliant run under way, no home unit that might vouch)
@@ -568,9 +570,7 @@ class Engine(BulkPath):
             if rs.episode is None:
                 beyond = viol_m - p.decisive_k * sigma_m - slack_m
                 # Uncorroborated, even a deep fix may be a spike: wait for a second.
-                decisive = (corroborated and beyond > margin) or (
-                    rs.viol_run >= 2 and beyond > p.decisive_m
-                )
+                decisive = (corroborated and beyond > margin) or (rs.viol_run >= 2 and beyond > p.decisive_m)
                 enough = rs.viol_run >= p.open_fixes and t - rs.viol_first_s >= p.open_min_span_s
                 if decisive or enough or rs.strong_run >= p.open_strong_fixes:
                     self._open_rule(rule_id, rs, rs.viol_first_s, effects)
