@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,18 +12,20 @@ from ronda.devices.protocols import gt06
 
 pytestmark = pytest.mark.shared
 
-UNSUPPORTED = {
-    40: "0x38 extended-type location layout is not implemented",
-    213: "long 0x13 heartbeat variant: battery level sits at another offset",
-    274: "0x70 module-data (TLV) frame is not implemented",
-    623: "QH302R model variant prefixes the GPS block with the IMEI",
-}
+UNSUPPORTED: dict[int, str] = {}
+_MODEL = re.compile(r'setModelOverride\("([^"]+)"\)')
+
+
+def _model(vector: dict[str, Any]) -> str | None:
+    """The model override in force for this vector (Traccar test state), if any."""
+    found = [m.group(1) for line in vector["source"]["setup"] if (m := _MODEL.search(line))]
+    return found[-1] if found else None
 
 
 @pytest.mark.parametrize("vector", vectors("gt06.json", UNSUPPORTED))
 def test_vector(vector: dict[str, Any] | None) -> None:
     assert vector is not None
-    session = gt06.Gt06Session(device=DEVICE)
+    session = gt06.Gt06Session(device=DEVICE, model=_model(vector))
     check(vector, lambda: session.decode(message_bytes(vector), RECEIVED_S).records)
 
 

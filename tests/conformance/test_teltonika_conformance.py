@@ -12,11 +12,7 @@ from ronda.tracking.records import Record
 
 pytestmark = pytest.mark.shared
 
-UNSUPPORTED = {
-    111: "codec 7 (GH3000 bit-masked records) is not implemented",
-    129: "codec 7 (GH3000 bit-masked records) is not implemented",
-    161: "FMB 'extended' record variant with a layout we do not parse",
-}
+UNSUPPORTED: dict[int, str] = {}
 
 
 def _decode(vector: dict[str, Any]) -> list[Record]:

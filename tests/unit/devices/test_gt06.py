@@ -130,3 +130,120 @@ def test_garbage_start_marker_is_dropped_eventually() -> None:
     junk = b"\x78\x78\xff" + b"\x00" * 5000
     frames, rest = gt06.split(junk + testing.gt06_heartbeat())
     assert frames[-1] == testing.gt06_heartbeat() and rest == b""
+
+
+def _long_frame(proto: int, content: bytes, serial: int = 1, *, bad_crc: bool = False) -> bytes:
+    """A 7979 frame (u16 length) with a valid CRC unless ``bad_crc``."""
+    inner = (len(content) + 5).to_bytes(2, "big") + bytes([proto]) + content
+    inner += serial.to_bytes(2, "big")
+    crc = crc16_x25(inner) ^ (0xFFFF if bad_crc else 0)
+    return b"\x79\x79" + inner + crc.to_bytes(2, "big") + b"\r\n"
+
+
+def test_extended_location_0x38_reads_the_leading_gps_block() -> None:
+    # GPS block, then extension bytes and a 4G LBS block (u32 LAC, u64 cell id).
+    lte = bytes.fromhex("0e0003") + bytes.fromhex("02c801") + (3108).to_bytes(4, "big")
+    content = testing.gt06_gps(T0, 9.9, -84.1, speed_kmh=18) + lte + (297736).to_bytes(8, "big")
+    session = gt06.Gt06Session(device=IMEI)
+    (position,) = session.decode(_long_frame(0x38, content + bytes(21), 543), T0).records
+    assert isinstance(position, Position) and position.time_s == T0 and position.valid
+    assert position.lat == pytest.approx(9.9, abs=1e-6)
+    assert position.lon == pytest.approx(-84.1, abs=1e-6)
+    assert position.speed_mps == pytest.approx(5.0)
+    short = session.decode(testing.gt06_frame(0x38, content, 9), T0)
+    assert len(short.records) == 1 and short.reply == gt06.ack(0x38, 9)
+
+
+def test_long_heartbeat_reads_battery_percent_at_byte_5() -> None:
+    # terminal info (SOS in bits 3-5), 2 status bytes, 2 reserved, battery 6 %,
+    # GSM signal, battery voltage 3.35 V, extension.
+    content = bytes([4 << 3]) + bytes.fromhex("802b0000") + bytes([6, 0x42])
+    content += (335).to_bytes(2, "big") + bytes.fromhex("0008720000802b")
+    assert len(content) == 16
+    decoded = gt06.Gt06Session(device=IMEI).decode(testing.gt06_frame(0x13, content, 4), T0)
+    heartbeat, sos = decoded.records
+    assert isinstance(heartbeat, DeviceEvent) and heartbeat.kind is EventKind.HEARTBEAT
+    assert heartbeat.battery_pct == 6.0  # a percentage, not level 6 of 0-6
+    assert isinstance(sos, DeviceEvent) and sos.kind is EventKind.SOS
+    assert decoded.reply == gt06.ack(0x13, 4)
+
+
+def _module(kind: int, value: bytes) -> bytes:
+    return kind.to_bytes(2, "big") + len(value).to_bytes(2, "big") + value
+
+
+def _module_gps(time_s: int, lat: float, lon: float, altitude_m: int, course: int) -> bytes:
+    flags = 0x1000 | course | (0x0400 if lat >= 0 else 0) | (0x0800 if lon < 0 else 0)
+    return (
+        time_s.to_bytes(4, "big") + bytes([8]) + altitude_m.to_bytes(2, "big", signed=True)
+        + round(abs(lat) * 1_800_000).to_bytes(4, "big")
+        + round(abs(lon) * 1_800_000).to_bytes(4, "big")
+        + bytes([36]) + flags.to_bytes(2, "big")
+    )  # fmt: skip
+
+
+def test_module_data_0x70_gps_module_gives_a_position() -> None:
+    gps = _module_gps(int(T0), 43.8945, -79.2727, altitude_m=-12, course=349)
+    content = (
+        _module(0x0000, b"\x02") + _module(0x0001, bytes.fromhex("0" + IMEI))
+        + _module(0x0033, gps) + _module(0x0009, b"\x08")
+    )  # fmt: skip
+    session = gt06.Gt06Session(device=IMEI)
+    (position,) = session.decode(_long_frame(0x70, content, 6), T0 + 5).records
+    assert isinstance(position, Position) and position.valid
+    assert position.time_s == T0  # Unix time: no login zone applies
+    assert position.lat == pytest.approx(43.8945, abs=1e-6)
+    assert position.lon == pytest.approx(-79.2727, abs=1e-6)
+    assert position.altitude_m == -12.0 and position.course_deg == 349.0
+    assert position.speed_mps == pytest.approx(10.0)
+    identity_only = _long_frame(0x70, _module(0x0001, bytes.fromhex("0" + IMEI)))
+    assert session.decode(identity_only, T0).records == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _module(0x0033, bytes(18))[:-3],  # length runs past the content
+        _module(0x0001, b"\x01") + b"\x00\x33",  # a module header cut short
+    ],
+)
+def test_module_data_that_does_not_fill_the_content_is_malformed(content: bytes) -> None:
+    with pytest.raises(InvalidFrame) as caught:
+        gt06.Gt06Session(device=IMEI).decode(_long_frame(0x70, content), T0)
+    assert caught.value.reason == "malformed"
+
+
+def test_module_data_with_a_bad_crc_is_rejected() -> None:
+    frame = _long_frame(0x70, _module(0x0033, _module_gps(int(T0), 1, 2, 0, 0)), bad_crc=True)
+    with pytest.raises(InvalidFrame) as caught:
+        gt06.Gt06Session(device=IMEI).decode(frame, T0)
+    assert caught.value.reason == "bad_checksum"
+
+
+def _imei_prefixed_location(imei: str = IMEI) -> bytes:
+    lbs = bytes.fromhex("01cc00287d001f71")
+    content = bytes.fromhex("0" + imei) + testing.gt06_gps(T0, 13.49, 144.82, 44) + lbs
+    return testing.gt06_frame(0x12, content, 60)
+
+
+@pytest.mark.parametrize("model", ["QH302R", None])
+def test_imei_prefixed_gps_block_configured_or_recognised(model: str | None) -> None:
+    session = gt06.Gt06Session(device=IMEI, model=model)
+    decoded = session.decode(_imei_prefixed_location(), T0)
+    (position,) = decoded.records
+    assert isinstance(position, Position) and position.time_s == T0
+    assert position.lat == pytest.approx(13.49, abs=1e-6)
+    assert position.lon == pytest.approx(144.82, abs=1e-6)
+    assert decoded.reply == gt06.ack(0x12, 60)
+
+
+def test_imei_prefix_naming_another_device_is_refused() -> None:
+    session = gt06.Gt06Session(device=IMEI, model="QH302R")
+    with pytest.raises(InvalidFrame) as caught:
+        session.decode(_imei_prefixed_location("866703066502297"), T0)
+    assert caught.value.reason == "malformed"
+
+
+def test_plain_gps_block_is_not_taken_for_an_imei_prefix() -> None:
+    (position,) = gt06.Gt06Session(device=IMEI).decode(testing.gt06_location(T0, 1.0, 2.0), T0).records
+    assert isinstance(position, Position) and position.lat == pytest.approx(1.0, abs=1e-6)

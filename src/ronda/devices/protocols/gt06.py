@@ -33,12 +33,25 @@ HEARTBEAT = 0x13
 HEARTBEAT_GK310 = 0x23
 TIME_REQUEST = 0x8A
 COMMAND = 0x80
+MODULE_DATA = 0x70
 
 _GPS_AT: dict[int, int] = {
     0x10: 0, 0x11: 0, 0x12: 0, 0x16: 0, 0x1E: 0, 0x22: 0, 0x26: 0, 0x27: 0,
-    0x31: 0, 0x36: 0, 0x37: 0, 0xA0: 0, 0xA2: 0, 0xA4: 0, 0x34: 4,
+    0x31: 0, 0x36: 0, 0x37: 0, 0x38: 0, 0xA0: 0, 0xA2: 0, 0xA4: 0, 0x34: 4,
 }  # fmt: skip
-"""Types whose content starts (at this offset) with a GPS block."""
+"""Types whose content starts (at this offset) with a GPS block. 0x38, the extended
+location type, carries a standard GPS block first; what follows it (4G LBS with a
+u32 LAC and u64 cell id, and extension fields) does not change the fix."""
+
+_IMEI_PREFIXED_MODELS = frozenset({"QH302R"})
+"""Models that put their IMEI (8 BCD bytes) in front of the GPS block."""
+
+_LONG_STATUS_LENGTH = 16
+"""Heartbeat 0x13 content length of the long variant, whose byte 5 is battery %."""
+
+_MODULE_GPS = 0x0033
+"""0x70 module type of the GPS fix: epoch u32, satellites u8, altitude i16,
+lat u32, lon u32, speed u8 and the usual course/status word (18 bytes)."""
 
 _GPS_LBS_STATUS = frozenset({0x16, 0x26, 0x27, 0xA4})
 """GPS block, then a length-prefixed LBS block, then a status block."""
@@ -102,9 +115,7 @@ def split(buffer: bytes) -> tuple[list[bytes], bytes]:
             # is still cut when a terminator ends the buffer or precedes a start.
             terminator = buffer.find(_END, start + header + 1)
             after = terminator + 2
-            if terminator < 0 or not (
-                after == size or buffer[after : after + 2] in (_SHORT, _LONG)
-            ):
+            if terminator < 0 or not (after == size or buffer[after : after + 2] in (_SHORT, _LONG)):
                 return frames, buffer[start:]
             frames.append(buffer[start:after])
             pos = after
@@ -188,9 +199,10 @@ def _status_events(terminal: int, alarm: int | None) -> list[EventKind]:
 class Gt06Session:
     """Decoder state of one GT06 connection: the IMEI from login and its time zone."""
 
-    def __init__(self, device: str | None = None, timezone_s: float = 0.0) -> None:
+    def __init__(self, device: str | None = None, timezone_s: float = 0.0, model: str | None = None) -> None:
         self.device = device
         self.timezone_s = timezone_s
+        self.model = model  # configured device model (e.g. "QH302R"); None: frames decide
 
     def decode(self, frame: bytes, received_s: float) -> Decoded:
         proto, content, serial, long = _unwrap(frame)
@@ -206,6 +218,8 @@ class Gt06Session:
             result.records = self._heartbeat(proto, content, device, received_s)
         elif proto in _GPS_AT:
             result.records = self._located(proto, content, device, received_s)
+        elif proto == MODULE_DATA:
+            result.records = _module_data(content, device, received_s)
         elif proto in _LBS_STATUS_LENGTHS and len(content) in _LBS_STATUS_LENGTHS[proto]:
             result.records = self._status(content[-5:], device, received_s, None)
         return result
@@ -224,11 +238,18 @@ class Gt06Session:
             self.timezone_s = _timezone_s(int.from_bytes(content[10:12], "big"))
         return Decoded(reply=ack(LOGIN, serial), device=self.device)
 
-    def _heartbeat(
-        self, proto: int, content: bytes, device: DeviceId, received_s: float
-    ) -> list[Record]:
+    def _heartbeat(self, proto: int, content: bytes, device: DeviceId, received_s: float) -> list[Record]:
         if proto == HEARTBEAT_GK310 or len(content) < 3:
             return [DeviceEvent(device, received_s, received_s, EventKind.HEARTBEAT)]
+        if len(content) == _LONG_STATUS_LENGTH:
+            # Long variant: terminal info, 2 status bytes, 2 reserved, battery % (not
+            # a 0-6 level), GSM signal, battery voltage u16, extension. Only the
+            # terminal-info byte has the standard meaning, so alarms come from it alone.
+            level = content[5]
+            battery = float(level) if level <= 100 else None
+            records = self._status(content[:1], device, received_s, None)
+            heartbeat = DeviceEvent(device, received_s, received_s, EventKind.HEARTBEAT, battery)
+            return [heartbeat, *records]
         records = self._status(content[:5], device, received_s, None)
         battery = _battery_from_level(content[1])
         records.insert(0, DeviceEvent(device, received_s, received_s, EventKind.HEARTBEAT, battery))
@@ -242,14 +263,11 @@ class Gt06Session:
         alarm = status[3] if len(status) > 3 else None
         at = received_s if time_s is None else time_s
         return [
-            DeviceEvent(device, at, received_s, kind, battery)
-            for kind in _status_events(terminal, alarm)
+            DeviceEvent(device, at, received_s, kind, battery) for kind in _status_events(terminal, alarm)
         ]
 
-    def _located(
-        self, proto: int, content: bytes, device: DeviceId, received_s: float
-    ) -> list[Record]:
-        reader = Reader(content, _GPS_AT[proto])
+    def _located(self, proto: int, content: bytes, device: DeviceId, received_s: float) -> list[Record]:
+        reader = Reader(content, self._gps_start(proto, content))
         if reader.remaining < 18:
             return []
         position = _gps(reader, device, received_s, self.timezone_s)
@@ -266,6 +284,31 @@ class Gt06Session:
                 position = _with_battery(position, battery)
             records = self._status(status, device, received_s, position.time_s)
         return [position, *records]
+
+    def _gps_start(self, proto: int, content: bytes) -> int:
+        """Where the GPS block starts: after an IMEI prefix for models that send one.
+
+        A configured model decides. Without one, a prefix is recognised when the
+        content starts with 8 BCD bytes that cannot be a date but a plausible date
+        follows them, so unconfigured gateways still read these devices.
+        """
+        start = _GPS_AT[proto]
+        if self.model is None:
+            prefixed = (
+                len(content) >= start + 8 + 18
+                and content[start : start + 8].hex().isdigit()
+                and not _plausible_date(content[start : start + 6])
+                and _plausible_date(content[start + 8 : start + 14])
+            )
+        else:
+            prefixed = self.model.upper() in _IMEI_PREFIXED_MODELS
+        if not prefixed or len(content) < start + 8 + 18:
+            return start + 8 if prefixed else start  # too short for a fix either way
+        digits = bcd_digits(content[start : start + 8]).lstrip("0")
+        if self.device is not None and self.device.isdigit() and digits != self.device.lstrip("0"):
+            # A fix must not be filed under the logged-in device if it names another one.
+            raise InvalidFrame("GT06 IMEI prefix differs from the login", reason="malformed")
+        return start + 8
 
 
 def _with_battery(position: Position, battery: float) -> Position:
@@ -298,20 +341,70 @@ def _unwrap(frame: bytes) -> tuple[int, bytes, int, bool]:
     return frame[header], frame[header + 1 : -6], int.from_bytes(frame[-6:-4], "big"), long
 
 
+def _plausible_date(stamp: bytes) -> bool:
+    """``YY MM DD hh mm ss`` (binary) with every field in range."""
+    _, month, day, hour, minute, second = stamp
+    return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60
+
+
 def _gps(reader: Reader, device: DeviceId, received_s: float, tz_s: float) -> Position | None:
     """A GPS block, or None when it is not plausible (no fix time, out of range)."""
-    year, month, day, hour, minute, second = reader.take(6)
+    stamp = reader.take(6)
     reader.u8()  # GPS info length (high nibble) and satellites (low nibble)
     lat_raw, lon_raw = reader.u32(), reader.u32()
     speed_kmh = reader.u8()
     flags = reader.u16()
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+    if not _plausible_date(stamp):
         return None
-    if lat_raw > 90 * 1_800_000 or lon_raw > 180 * 1_800_000:
-        return None
+    year, month, day, hour, minute, second = stamp
     try:
         time_s = utc_epoch(2000 + year, month, day, hour, minute, second) - tz_s
     except InvalidFrame:
+        return None
+    return _fix(device, time_s, received_s, lat_raw, lon_raw, speed_kmh, flags)
+
+
+def _module_data(content: bytes, device: DeviceId, received_s: float) -> list[Record]:
+    """0x70: modules ``type u16 | length u16 | value`` filling the content exactly.
+
+    Identity modules (IMEI, IMSI, ICCID ...) and counters carry nothing we store;
+    the GPS module (0x0033) becomes a position.
+    """
+    reader = Reader(content)
+    records: list[Record] = []
+    while reader.remaining:
+        kind, size = reader.u16(), reader.u16()
+        value = reader.take(size)  # overrunning the content: InvalidFrame("malformed")
+        if kind == _MODULE_GPS and size >= 18:
+            position = _module_gps(Reader(value), device, received_s)
+            if position is not None:
+                records.append(position)
+    return records
+
+
+_MIN_EPOCH_S = 946_684_800.0
+"""2000-01-01: earlier module times are an unset clock, not a fix."""
+
+
+def _module_gps(reader: Reader, device: DeviceId, received_s: float) -> Position | None:
+    time_s = float(reader.u32())  # Unix time, so UTC whatever the login zone says
+    reader.u8()  # satellites
+    altitude_m = reader.sint(2)
+    lat_raw, lon_raw = reader.u32(), reader.u32()
+    speed_kmh = reader.u8()
+    flags = reader.u16()
+    if time_s < _MIN_EPOCH_S:
+        return None
+    altitude = float(altitude_m) if -12_262 <= altitude_m <= 18_000 else None
+    return _fix(device, time_s, received_s, lat_raw, lon_raw, speed_kmh, flags, altitude)
+
+
+def _fix(
+    device: DeviceId, time_s: float, received_s: float, lat_raw: int, lon_raw: int,
+    speed_kmh: int, flags: int, altitude_m: float | None = None,
+) -> Position | None:  # fmt: skip
+    """Coordinates (/1 800 000 degrees) and the course/status word as a Position."""
+    if lat_raw > 90 * 1_800_000 or lon_raw > 180 * 1_800_000:
         return None
     valid = bool(flags & 0x1000)
     course = flags & 0x03FF
@@ -326,4 +419,5 @@ def _gps(reader: Reader, device: DeviceId, received_s: float, tz_s: float) -> Po
         speed_mps=speed_kmh * KMH_TO_MPS,
         valid=valid,
         course_deg=float(course) if course <= 360 else None,
+        altitude_m=altitude_m,
     )
