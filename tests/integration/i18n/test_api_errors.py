@@ -109,3 +109,20 @@ def test_english_stays_english(client: TestClient) -> None:
     r = client.post("/api/auth/login", json={"username": "nobody", "password": "not the password"})
     assert r.status_code == 401 and r.headers["content-language"] == "en"
     assert r.json()["error"] == "wrong username or password"
+
+
+def test_a_user_on_auto_reads_errors_in_the_agencys_language(client: TestClient) -> None:
+    """Rui keeps `auto`; once his agency's default is Portuguese, his errors are
+    Portuguese like his screens, whatever his browser asks for. The service
+    token, which has no agency of its own, still follows its client's header."""
+    boss = _as(client, "boss")
+    assert client.put("/api/i18n/default", json={"language": "pt"}, headers=boss).status_code == 200
+    rui = _as(client, "rui", **{"Accept-Language": "en-GB"})
+    r = client.get("/api/persons/nobody", headers=rui)
+    assert r.status_code == 404 and r.headers["content-language"] == "pt"
+    assert r.json()["error"] == _translated(
+        "pt", "no {what} {key}", what=gettext("pt", "person"), key="'nobody'"
+    )
+    service = {"Authorization": "Bearer service-token-for-tests", "Accept-Language": "es"}
+    r = client.get("/api/persons/nobody", headers=service)
+    assert r.status_code == 404 and r.headers["content-language"] == "es"
